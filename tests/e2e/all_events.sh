@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# A probed program fires all 8 probes for four agents; the receiver must get
+# every event of the agents that enabled webhooks and subscribed to its type,
+# with the catalog's payload fields and a valid signature, and nothing else.
+source "$(dirname "$0")/lib.sh" "$1"
+e2e_setup
+
+start_receiver hooks --secret "$SECRET"
+cat >"$WORK/config.json" <<JSON
+{
+  "targets": [ {"path": "$AGENT"} ],
+  "endpoints": [ {"id": "ops", "url": "http://127.0.0.1:$hooks_PORT/hooks", "secret": "$SECRET",
+                  "events": ["*"], "agents": ["*"], "allow_private_networks": true} ],
+  "agents": {
+    "agent-42":  {"webhook_enabled": true,  "webhook_events": ["*"]},
+    "agent-7":   {"webhook_enabled": true,  "webhook_events": ["agent.step.failed"]},
+    "agent-off": {"webhook_enabled": false, "webhook_events": ["*"]}
+  },
+  "default_agent": {"webhook_enabled": false}
+}
+JSON
+start_collector "$WORK/config.json"
+
+"$AGENT" --agent-id agent-42,agent-7,agent-off,agent-unlisted --steps 40 --fail-every 3 \
+	--wait-enabled 10 >"$WORK/agent.out" 2>"$WORK/agent.log" || e2e_fail "demo agent failed"
+expected=$(grep -c -E ' agent=agent-42( |$)' "$WORK/agent.out" || true)
+failed7=$(grep -c -E '^agent\.step\.failed agent=agent-7( |$)' "$WORK/agent.out" || true)
+[ "$failed7" -gt 0 ] || e2e_fail "the demo agent failed no step of agent-7"
+expected=$((expected + failed7))
+e2e_log "demo agent fired $(wc -l <"$WORK/agent.out") events; $expected should be delivered"
+
+wait_until 20 have_lines "$WORK/hooks.jsonl" "$expected" ||
+	e2e_fail "receiver got $(count_lines "$WORK/hooks.jsonl") of $expected"
+sleep 0.5 # anything extra (a filtered event leaking through) would arrive now
+stop_collector
+[ "$COLLECTOR_STATUS" = 0 ] || e2e_fail "collector exited with $COLLECTOR_STATUS"
+
+python3 "$E2E_DIR/check_events.py" "$WORK/hooks.jsonl" --agent-out "$WORK/agent.out" \
+	--expect-all-types agent-42 --expect-only agent-7=agent.step.failed \
+	--expect-none agent-off --expect-none agent-unlisted --expect-count "$expected" ||
+	e2e_fail "received events do not match"
+grep -q "0 deliveries undelivered" "$WORK/collector.log" || e2e_fail "shutdown report missing"
+e2e_pass "all 8 types delivered, signed, filtered by agent and type"

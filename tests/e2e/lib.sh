@@ -1,0 +1,109 @@
+# shellcheck shell=bash
+# Shared plumbing for the end-to-end tests: a real receiver, a real collector
+# with real BPF, a real probed program.  Each test gets its own directory and
+# its own copy of the probed binary, so tests running in parallel never see
+# each other's probes (a uprobe belongs to one file).
+#
+# Usage in a test:  source lib.sh "$BUILD_DIR"; e2e_setup; ...; e2e_pass
+set -euo pipefail
+
+BUILD=${1:?usage: $0 BUILD_DIR}
+BUILD=$(cd "$BUILD" && pwd)
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+PIDS=()
+
+e2e_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
+e2e_fail() {
+	e2e_log "FAIL: $*"
+	for f in "$WORK"/*.log; do
+		[ -f "$f" ] && { echo "---- $f (last 40 lines)" >&2; tail -n 40 "$f" >&2; }
+	done
+	exit 1
+}
+
+e2e_cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [ "${KEEP_WORK:-0}" = 1 ]; then e2e_log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+
+e2e_setup() {
+	# BPF needs root: report "skipped" to CTest (exit 77), never a pass.
+	if [ "$(id -u)" != 0 ]; then echo "needs root for BPF" >&2; exit 77; fi
+	WORK=$(mktemp -d /tmp/probehook-e2e.XXXXXX)
+	trap e2e_cleanup EXIT
+	cp "$BUILD/probehook-demo-agent" "$WORK/agent"
+	AGENT="$WORK/agent"
+}
+
+# wait_until TIMEOUT_S CMD... : poll CMD every 50 ms
+wait_until() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.05
+	done
+}
+
+# start_receiver NAME [receiver args...]: sets ${NAME}_PORT
+start_receiver() {
+	local name=$1; shift
+	"$BUILD/probehook-receiver" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" \
+		--out "$WORK/$name.jsonl" "$@" 2>"$WORK/$name.log" &
+	PIDS+=($!)
+	eval "${name}_PID=$!"
+	wait_until 10 test -s "$WORK/$name.port" || e2e_fail "receiver $name did not start"
+	eval "${name}_PORT=$(cat "$WORK/$name.port")"
+}
+
+# start_collector CONFIG: runs probehookd in the background, waits until it attached
+start_collector() {
+	"$BUILD/probehookd" --config "$1" 2>"$WORK/collector.log" &
+	COLLECTOR_PID=$!
+	PIDS+=("$COLLECTOR_PID")
+	wait_until 20 grep -q "running:" "$WORK/collector.log" ||
+		e2e_fail "collector did not start"
+}
+
+# stop_collector: SIGTERM, wait, sets COLLECTOR_STATUS
+stop_collector() {
+	kill -TERM "$COLLECTOR_PID"
+	COLLECTOR_STATUS=0
+	wait "$COLLECTOR_PID" || COLLECTOR_STATUS=$?
+}
+
+# count_lines FILE: number of lines (0 when missing)
+count_lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+
+e2e_pass() { e2e_log "PASS: $*"; exit 0; }
+
+# have_lines FILE N: FILE has at least N lines (for wait_until: evaluated per poll)
+have_lines() { [ "$(count_lines "$1")" -ge "$2" ]; }
+
+# free_port: a loopback TCP port nothing listens on (for a receiver started later, or never)
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# simple_config FILE ENDPOINT_JSON...: every agent's events from $AGENT to these endpoints
+simple_config() {
+	local file=$1 endpoints; shift
+	endpoints=$(IFS=,; echo "$*")
+	cat >"$file" <<JSON
+{
+  "targets": [ {"path": "$AGENT"} ],
+  "endpoints": [ $endpoints ],
+  "default_agent": {"webhook_enabled": true}
+}
+JSON
+}
+
+# run_agent [demo agent flags]: runs the demo agent once the collector attached;
+# sets FIRED to the number of events it fired while enabled
+run_agent() {
+	"$AGENT" --wait-enabled 10 --quiet "$@" 2>"$WORK/agent.log" || e2e_fail "demo agent failed"
+	FIRED=$(sed -n 's/.*(\([0-9]*\) while enabled).*/\1/p' "$WORK/agent.log")
+	[ "${FIRED:-0}" -gt 0 ] || e2e_fail "the demo agent fired nothing while enabled"
+}

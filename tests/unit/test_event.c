@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/* Event JSON: the catalog's fields, the flags, hostile bytes, ids, times. */
+#include <stdint.h>
+
+#include "check.h"
+#include "event.h"
+#include "utf8.h"
+#include "record_builder.h"
+#include "timefmt.h"
+
+/* boot_ns 1 s + this offset = 2026-11-25T15:10:05.123456Z */
+#define OFFSET_NS (1795619405123456000LL - 1000000000LL)
+
+static cJSON *build(unsigned int id, const struct test_arg *args)
+{
+	struct decoded_event ev;
+	struct ph_record *rec;
+	cJSON *event = NULL;
+	size_t size;
+
+	rec = build_record(id, args, &size);
+	if (decode_record(rec, size, &ev, NULL) == 0)
+		event = event_build(&ev, OFFSET_NS);
+	/* the event must not point into the record */
+	memset(rec, 0xaa, size);
+	free(rec);
+	return event;
+}
+
+static const char *str_at(const cJSON *obj, const char *a, const char *b)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, a);
+
+	if (b)
+		item = cJSON_GetObjectItemCaseSensitive(item, b);
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+static char *printed(const cJSON *obj, const char *a, const char *b)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, a);
+
+	if (b)
+		item = cJSON_GetObjectItemCaseSensitive(item, b);
+	return item ? cJSON_PrintUnformatted(item) : NULL;
+}
+
+static void check_printed(const cJSON *obj, const char *a, const char *b, const char *want)
+{
+	char *got = printed(obj, a, b);
+
+	CHECK_STR_EQ(got, want);
+	free(got);
+}
+
+static void test_step_completed(void)
+{
+	const struct test_arg args[] = {
+		{ .text = "agent-42" }, { .text = "step-1" }, { .text = "completed" },
+		{ .text = "{\"total_tokens\":30,\"prompt_tokens\":10}" },
+		{ .text = "[{\"id\":\"call_1\",\"type\":\"function\"}]" },
+	};
+	cJSON *ev = build(0, args);
+
+	CHECK(ev != NULL);
+	CHECK_STR_EQ(str_at(ev, "type", NULL), "agent.step.completed");
+	CHECK_STR_EQ(str_at(ev, "timestamp", NULL), "2026-11-25T15:10:05.123456Z");
+	CHECK_STR_EQ(str_at(ev, "data", "agent_id"), "agent-42");
+	CHECK_STR_EQ(str_at(ev, "data", "step_id"), "step-1");
+	CHECK_STR_EQ(str_at(ev, "data", "status"), "completed");
+	check_printed(ev, "data", "usage", "{\"total_tokens\":30,\"prompt_tokens\":10}");
+	check_printed(ev, "data", "tool_calls", "[{\"id\":\"call_1\",\"type\":\"function\"}]");
+	check_printed(ev, "source", NULL,
+		      "{\"pid\":4242,\"tid\":4243,\"comm\":\"agent-server\",\"seq\":7}");
+	CHECK(cJSON_GetObjectItemCaseSensitive(ev, "flags") == NULL);
+	cJSON_Delete(ev);
+}
+
+static void test_numbers_and_times(void)
+{
+	const struct test_arg tool[] = {
+		{ .text = "a" }, { .text = "web_search" }, { .text = "{\"q\":1}" },
+		{ .text = "success" }, { .value = 1234567 },
+	};
+	const struct test_arg run[] = {
+		{ .text = "a" }, { .text = "run-1" }, { .text = "completed" },
+		{ .value = 1795619405000000000LL }, { .text = "null" },
+	};
+	const struct test_arg msg[] = {
+		{ .text = "a" }, { .text = NULL }, { .value = INT64_MAX }, { .text = "null" },
+	};
+	const struct test_arg early_time[] = {
+		{ .text = "a" }, { .text = "job-1" }, { .text = "failed" }, { .value = INT64_MIN },
+	};
+	cJSON *ev;
+
+	ev = build(5, tool);
+	check_printed(ev, "data", "execution_time_ms", "1234.567");
+	cJSON_Delete(ev);
+
+	ev = build(6, run);
+	CHECK_STR_EQ(str_at(ev, "data", "completed_at"), "2026-11-25T15:10:05.000000Z");
+	check_printed(ev, "data", "usage", "null");
+	cJSON_Delete(ev);
+
+	ev = build(4, msg);
+	check_printed(ev, "data", "run_id", "null");
+	/* all 64 bits survive: no detour through a double */
+	check_printed(ev, "data", "message_count", "9223372036854775807");
+	cJSON_Delete(ev);
+
+	/* int64 nanoseconds span 1677..2262: every value has an RFC 3339 form */
+	ev = build(7, early_time);
+	CHECK_STR_EQ(str_at(ev, "data", "completed_at"), "1677-09-21T00:12:43.145224Z");
+	CHECK(cJSON_GetObjectItemCaseSensitive(ev, "flags") == NULL);
+	cJSON_Delete(ev);
+}
+
+static void test_hostile_strings(void)
+{
+	const struct test_arg args[] = {
+		{ .text = "agent\"\\\n\x01" },                     /* quotes, backslash, controls */
+		{ .text = "tool-\xff\xfe" },                          /* invalid UTF-8 */
+		{ .text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" }, /* valid UTF-8 */
+	};
+	const struct test_arg json[] = {
+		{ .text = "a" }, { .text = "s" }, { .text = "done" },
+		{ .text = "{\"usage\": tru", .truncated = 1 }, { .unreadable = 1 },
+	};
+	cJSON *ev, *reparsed;
+	char *text;
+
+	ev = build(2, args);
+	CHECK_STR_EQ(str_at(ev, "data", "agent_id"), "agent\"\\\n\x01");
+	CHECK_STR_EQ(str_at(ev, "data", "tool_id"), "tool-\xef\xbf\xbd\xef\xbf\xbd");
+	CHECK_STR_EQ(str_at(ev, "data", "tool_name"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	check_printed(ev, "flags", NULL, "{\"invalid_utf8\":[\"tool_id\"]}");
+	text = cJSON_PrintUnformatted(ev);
+	reparsed = cJSON_Parse(text); /* the body is valid JSON whatever came in */
+	CHECK(reparsed != NULL);
+	CHECK(strstr(text, "\\u0001") != NULL);
+	free(text);
+	cJSON_Delete(reparsed);
+	cJSON_Delete(ev);
+
+	ev = build(0, json);
+	CHECK_STR_EQ(str_at(ev, "data", "usage"), "{\"usage\": tru");
+	check_printed(ev, "data", "tool_calls", "null");
+	check_printed(ev, "flags", NULL,
+		      "{\"truncated\":[\"usage\"],\"invalid_json\":[\"usage\"],"
+		      "\"unreadable\":[\"tool_calls\"]}");
+	cJSON_Delete(ev);
+}
+
+static void test_utf8_sanitize(void)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *out;
+		int replaced;
+	} cases[] = {
+		{ "plain", 5, "plain", 0 },
+		{ "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd", 1 },         /* overlong '/' */
+		{ "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 1 }, /* surrogate */
+		{ "\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 1 },
+		{ "a\0b", 3, "a\xef\xbf\xbd" "b", 1 },                     /* embedded NUL */
+		{ "\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd", 1 },          /* cut sequence */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int replaced = -1;
+		char *out = utf8_sanitize(cases[i].in, cases[i].len, &replaced);
+
+		CHECK_STR_EQ(out, cases[i].out);
+		CHECK(replaced == cases[i].replaced);
+		free(out);
+	}
+}
+
+static void test_event_id(void)
+{
+	const struct test_arg args[] = { { .text = "a" }, { .text = "t" } };
+	char a[EVENT_ID_LEN], b[EVENT_ID_LEN], c[EVENT_ID_LEN];
+	struct ph_record *rec;
+	size_t size;
+
+	rec = build_record(3, args, &size);
+	event_id(rec, "boot-1", a);
+	event_id(rec, "boot-1", b);
+	CHECK_STR_EQ(a, b); /* stable: receivers deduplicate on it */
+	CHECK(strlen(a) == EVENT_ID_LEN - 1 && strncmp(a, "msg_", 4) == 0);
+	rec->seq++;
+	event_id(rec, "boot-1", c);
+	CHECK(strcmp(a, c) != 0);
+	rec->seq--;
+	event_id(rec, "boot-2", c);
+	CHECK(strcmp(a, c) != 0);
+	free(rec);
+}
+
+static void test_rfc3339(void)
+{
+	char out[RFC3339_LEN];
+
+	CHECK(rfc3339_from_unix_ns(0, out) == 0);
+	CHECK_STR_EQ(out, "1970-01-01T00:00:00.000000Z");
+	CHECK(rfc3339_from_unix_ns(-1, out) == 0);
+	CHECK_STR_EQ(out, "1969-12-31T23:59:59.999999Z");
+	CHECK(rfc3339_from_unix_ns(INT64_MAX, out) == 0); /* year 2262 */
+	CHECK_STR_EQ(out, "2262-04-11T23:47:16.854775Z");
+}
+
+int main(void)
+{
+	test_step_completed();
+	test_numbers_and_times();
+	test_hostile_strings();
+	test_utf8_sanitize();
+	test_event_id();
+	test_rfc3339();
+	return check_summary("test_event");
+}

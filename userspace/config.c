@@ -1,0 +1,901 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Config parsing and validation.  Every check runs before the collector does
+ * anything, and every error names the JSON path of the key at fault, so an
+ * operator can fix a config from the message alone.  Secrets are never
+ * echoed: messages end up in logs and terminals.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "record.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define CONFIG_URL_MAX 2048
+#define CONFIG_ID_MAX 64
+#define CONFIG_KEY_PATH_MAX 256
+
+#define RING_MIN 4096u
+#define RING_MAX (1024u * 1024 * 1024)
+#define RING_DEFAULT (4u * 1024 * 1024)
+#define QUEUE_MAX 10000000u
+#define QUEUE_DEFAULT 100000u
+#define ATTEMPTS_MAX 100u
+#define ATTEMPTS_DEFAULT 5u
+#define TIMEOUT_MIN 100u
+#define TIMEOUT_MAX 600000u
+#define TIMEOUT_DEFAULT 15000u
+
+#define CONFIG_EVENT_TYPE(id, name, type, ...) type,
+static const char *const event_types[] = { PROBEHOOK_EVENTS(CONFIG_EVENT_TYPE) };
+
+struct parse_ctx {
+	char *err;
+	size_t err_size;
+	const char *base_dir;
+};
+
+enum pattern_kind { PATTERN_EVENTS, PATTERN_AGENTS };
+
+static const char *const root_keys[] = { "targets", "endpoints", "agents", "default_agent",
+					 "max_arg_bytes", "ring_buffer_bytes", "queue_max", NULL };
+static const char *const target_keys[] = { "path", "pid", NULL };
+static const char *const endpoint_keys[] = { "id", "url", "secret", "secrets", "events", "agents",
+					     "allow_private_networks", "max_attempts",
+					     "timeout_ms", NULL };
+static const char *const agent_keys[] = { "webhook_enabled", "webhook_events", NULL };
+
+static const char default_json[] =
+	"{\n"
+	"  \"targets\": [\n"
+	"    {\"path\": \"probehook-demo-agent\"},\n"
+	"    {\"path\": \"libprobehook.so\"}\n"
+	"  ],\n"
+	"  \"endpoints\": [\n"
+	"    {\"id\": \"local\", \"url\": \"http://127.0.0.1:9000/hooks\",\n"
+	"     \"secret\": \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\",\n"
+	"     \"allow_private_networks\": true}\n"
+	"  ],\n"
+	"  \"default_agent\": {\"webhook_enabled\": true, \"webhook_events\": [\"*\"]}\n"
+	"}\n";
+
+const char *config_default_json(void)
+{
+	return default_json;
+}
+
+/* Writes "path: message"; the root's path is "" and shows as "(root)". */
+static int __attribute__((format(printf, 4, 5)))
+fail(struct parse_ctx *ctx, int ret, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+	int len;
+
+	if (!ctx->err || !ctx->err_size)
+		return ret;
+	len = snprintf(ctx->err, ctx->err_size, "%s: ", *path ? path : "(root)");
+	n = len < 0 ? 0 : (size_t)len;
+	if (n < ctx->err_size) {
+		va_start(ap, fmt);
+		vsnprintf(ctx->err + n, ctx->err_size - n, fmt, ap);
+		va_end(ap);
+	}
+	/* Keys and patterns come from the file: keep the message on one line. */
+	for (char *p = ctx->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return ret;
+}
+
+/* Long agent ids can overflow a key path: show the cut rather than hide it. */
+static void mark_truncated(char *buf, int len)
+{
+	if (len >= CONFIG_KEY_PATH_MAX)
+		memcpy(buf + CONFIG_KEY_PATH_MAX - 4, "...", 4);
+}
+
+static void key_path(char *buf, const char *parent, const char *key)
+{
+	mark_truncated(buf, snprintf(buf, CONFIG_KEY_PATH_MAX, "%s%s%s", parent,
+				     *parent ? "." : "", key));
+}
+
+static void index_path(char *buf, const char *parent, int index)
+{
+	mark_truncated(buf, snprintf(buf, CONFIG_KEY_PATH_MAX, "%s[%d]", parent, index));
+}
+
+static bool key_allowed(const char *const *allowed, const char *key)
+{
+	for (; *allowed; allowed++)
+		if (strcmp(*allowed, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Typos must not be silently ignored, and cJSON keeps duplicate keys but
+ * only ever finds the first: reject both.  allowed NULL admits any name.
+ */
+static int check_keys(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+		      const char *const *allowed)
+{
+	const cJSON *item, *prev;
+
+	cJSON_ArrayForEach(item, obj) {
+		if (allowed && !key_allowed(allowed, item->string))
+			return fail(ctx, -EINVAL, path, "unknown key \"%s\"", item->string);
+		for (prev = obj->child; prev != item; prev = prev->next)
+			if (strcmp(prev->string, item->string) == 0)
+				return fail(ctx, -EINVAL, path, "duplicate key \"%s\"",
+					    item->string);
+	}
+	return 0;
+}
+
+static const cJSON *member(const cJSON *obj, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+static int get_object(struct parse_ctx *ctx, const cJSON *item, const char *path,
+		      const char *const *allowed)
+{
+	if (!cJSON_IsObject(item))
+		return fail(ctx, -EINVAL, path, "must be an object");
+	return check_keys(ctx, item, path, allowed);
+}
+
+/* A non-empty array; *count receives its length. */
+static int get_array(struct parse_ctx *ctx, const cJSON *item, const char *path,
+		     const char *what, int *count)
+{
+	if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) == 0)
+		return fail(ctx, -EINVAL, path, "must be a non-empty array of %s", what);
+	*count = cJSON_GetArraySize(item);
+	return 0;
+}
+
+static int get_string(struct parse_ctx *ctx, const cJSON *item, const char *path,
+		      const char **out)
+{
+	if (!cJSON_IsString(item) || !item->valuestring[0])
+		return fail(ctx, -EINVAL, path, "must be a non-empty string");
+	*out = item->valuestring;
+	return 0;
+}
+
+static int get_bool(struct parse_ctx *ctx, const cJSON *obj, const char *key, const char *path,
+		    bool required, bool *out)
+{
+	const cJSON *item = member(obj, key);
+	char kpath[CONFIG_KEY_PATH_MAX];
+
+	key_path(kpath, path, key);
+	if (!item)
+		return required ? fail(ctx, -EINVAL, kpath, "is required") : 0;
+	if (!cJSON_IsBool(item))
+		return fail(ctx, -EINVAL, kpath, "must be a boolean");
+	*out = cJSON_IsTrue(item);
+	return 0;
+}
+
+/* An integer in [min, max]; *out is left alone when the key is absent. */
+static int get_uint(struct parse_ctx *ctx, const cJSON *obj, const char *key, const char *path,
+		    unsigned int min, unsigned int max, unsigned int *out)
+{
+	const cJSON *item = member(obj, key);
+	char kpath[CONFIG_KEY_PATH_MAX];
+	double v;
+
+	if (!item)
+		return 0;
+	key_path(kpath, path, key);
+	v = cJSON_IsNumber(item) ? item->valuedouble : -1;
+	/* Range first: converting an out-of-range double is undefined. */
+	if (v < min || v > max || v != (double)(unsigned int)v)
+		return fail(ctx, -EINVAL, kpath, "must be an integer from %u to %u", min, max);
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int dup_string(struct parse_ctx *ctx, const char *path, const char *s, char **out)
+{
+	*out = strdup(s);
+	return *out ? 0 : fail(ctx, -ENOMEM, path, "out of memory");
+}
+
+static bool event_pattern_known(const char *pattern)
+{
+	size_t len = strlen(pattern);
+	size_t i;
+
+	if (strcmp(pattern, "*") == 0)
+		return true;
+	/* "prefix.*": compare through the dot, so "agent.*" cannot match "agentx.y". */
+	if (len > 2 && strcmp(pattern + len - 2, ".*") == 0) {
+		for (i = 0; i < PROBEHOOK_EVENT_COUNT; i++)
+			if (strncmp(event_types[i], pattern, len - 1) == 0)
+				return true;
+		return false;
+	}
+	for (i = 0; i < PROBEHOOK_EVENT_COUNT; i++)
+		if (strcmp(event_types[i], pattern) == 0)
+			return true;
+	return false;
+}
+
+static int check_pattern(struct parse_ctx *ctx, const char *pattern, const char *path,
+			 enum pattern_kind kind)
+{
+	size_t len = strlen(pattern);
+
+	if (kind != PATTERN_EVENTS || event_pattern_known(pattern))
+		return 0;
+	if (len > 2 && strcmp(pattern + len - 2, ".*") == 0)
+		return fail(ctx, -EINVAL, path, "pattern \"%s\" matches no event type", pattern);
+	return fail(ctx, -EINVAL, path, "unknown event type \"%s\"", pattern);
+}
+
+static int default_patterns(struct parse_ctx *ctx, const char *path, struct config_patterns *out)
+{
+	out->items = calloc(1, sizeof(*out->items));
+	if (!out->items)
+		return fail(ctx, -ENOMEM, path, "out of memory");
+	out->count = 1;
+	return dup_string(ctx, path, "*", &out->items[0]);
+}
+
+/* An optional array of patterns under obj.key; absent means ["*"]. */
+static int parse_patterns(struct parse_ctx *ctx, const cJSON *obj, const char *key,
+			  const char *path, enum pattern_kind kind, struct config_patterns *out)
+{
+	const cJSON *list = member(obj, key);
+	char kpath[CONFIG_KEY_PATH_MAX], ipath[CONFIG_KEY_PATH_MAX];
+	const char *pattern = NULL;
+	int i, n = 0, ret;
+
+	key_path(kpath, path, key);
+	if (!list)
+		return default_patterns(ctx, kpath, out);
+	ret = get_array(ctx, list, kpath, "strings", &n);
+	if (ret)
+		return ret;
+	out->items = calloc((size_t)n, sizeof(*out->items));
+	if (!out->items)
+		return fail(ctx, -ENOMEM, kpath, "out of memory");
+	out->count = (size_t)n;
+	for (i = 0; i < n; i++) {
+		index_path(ipath, kpath, i);
+		ret = get_string(ctx, cJSON_GetArrayItem(list, i), ipath, &pattern);
+		if (!ret)
+			ret = check_pattern(ctx, pattern, ipath, kind);
+		if (!ret)
+			ret = dup_string(ctx, ipath, pattern, &out->items[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Canonical, so that a target can be matched against /proc/PID/maps and two
+ * spellings of one file are recognisably the same target.
+ */
+static int resolve_target(struct parse_ctx *ctx, const char *given, const char *path, char **out)
+{
+	char joined[PATH_MAX];
+	struct stat st;
+	int ret = 0;
+
+	if (given[0] != '/' && !ctx->base_dir)
+		return fail(ctx, -EINVAL, path, "must be absolute");
+	if (given[0] == '/')
+		ret = snprintf(joined, sizeof(joined), "%s", given);
+	else
+		ret = snprintf(joined, sizeof(joined), "%s/%s", ctx->base_dir, given);
+	if (ret < 0 || (size_t)ret >= sizeof(joined))
+		return fail(ctx, -ENAMETOOLONG, path, "%s", strerror(ENAMETOOLONG));
+	*out = realpath(joined, NULL);
+	if (!*out)
+		return fail(ctx, -errno, path, "%s: %s", joined, strerror(errno));
+	if (stat(*out, &st))
+		return fail(ctx, -errno, path, "%s: %s", joined, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(ctx, -EINVAL, path, "%s: not a regular file", joined);
+	if (access(*out, R_OK))
+		return fail(ctx, -errno, path, "%s: %s", joined, strerror(errno));
+	return 0;
+}
+
+static int parse_target(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			struct config_target *target)
+{
+	char kpath[CONFIG_KEY_PATH_MAX];
+	unsigned int pid = 0;
+	const char *given = NULL;
+	const cJSON *item;
+	int ret;
+
+	target->pid = -1;
+	ret = get_object(ctx, obj, path, target_keys);
+	if (ret)
+		return ret;
+	key_path(kpath, path, "path");
+	item = member(obj, "path");
+	if (!item)
+		return fail(ctx, -EINVAL, kpath, "is required");
+	ret = get_string(ctx, item, kpath, &given);
+	if (!ret)
+		ret = resolve_target(ctx, given, kpath, &target->path);
+	if (!ret)
+		ret = get_uint(ctx, obj, "pid", path, 1, INT_MAX, &pid);
+	if (!ret && pid)
+		target->pid = (int)pid;
+	return ret;
+}
+
+/* Attaching twice would deliver every event twice. */
+static int check_target_unique(struct parse_ctx *ctx, const struct config *cfg, size_t i)
+{
+	char path[CONFIG_KEY_PATH_MAX];
+	size_t j;
+
+	for (j = 0; j < i; j++) {
+		if (cfg->targets[j].pid != cfg->targets[i].pid ||
+		    strcmp(cfg->targets[j].path, cfg->targets[i].path) != 0)
+			continue;
+		index_path(path, "targets", (int)i);
+		return fail(ctx, -EINVAL, path, "same file and pid as targets[%zu]", j);
+	}
+	return 0;
+}
+
+static int parse_targets(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
+{
+	const cJSON *list = member(root, "targets");
+	char path[CONFIG_KEY_PATH_MAX];
+	int i, n = 0, ret;
+
+	if (!list)
+		return fail(ctx, -EINVAL, "targets", "is required");
+	ret = get_array(ctx, list, "targets", "objects", &n);
+	if (ret)
+		return ret;
+	cfg->targets = calloc((size_t)n, sizeof(*cfg->targets));
+	if (!cfg->targets)
+		return fail(ctx, -ENOMEM, "targets", "out of memory");
+	cfg->target_count = (size_t)n;
+	for (i = 0; i < n; i++) {
+		index_path(path, "targets", i);
+		ret = parse_target(ctx, cJSON_GetArrayItem(list, i), path, &cfg->targets[i]);
+		if (!ret)
+			ret = check_target_unique(ctx, cfg, (size_t)i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int check_endpoint_id(struct parse_ctx *ctx, const char *id, const char *path)
+{
+	size_t len = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				"0123456789_.-");
+
+	if (id[len] || len > CONFIG_ID_MAX)
+		return fail(ctx, -EINVAL, path, "must be 1 to %d of A-Z a-z 0-9 _ . -",
+			    CONFIG_ID_MAX);
+	return 0;
+}
+
+static int check_port(struct parse_ctx *ctx, const char *port, size_t len, const char *path)
+{
+	unsigned long value = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return fail(ctx, -EINVAL, path, "has an invalid port");
+	for (i = 0; i < len; i++) {
+		if (port[i] < '0' || port[i] > '9')
+			return fail(ctx, -EINVAL, path, "has an invalid port");
+		value = value * 10 + (unsigned long)(port[i] - '0');
+	}
+	if (value < 1 || value > 65535)
+		return fail(ctx, -EINVAL, path, "has an invalid port");
+	return 0;
+}
+
+/* authority is the text between "://" and the first of "/?#". */
+static int check_authority(struct parse_ctx *ctx, const char *auth, size_t len, const char *path)
+{
+	const char *host_end;
+
+	/* Never echo the URL here: the user info would be a password. */
+	if (memchr(auth, '@', len))
+		return fail(ctx, -EINVAL, path,
+			    "must not contain user info (user:password@); URLs end up in logs");
+	if (len && auth[0] == '[') {
+		host_end = memchr(auth, ']', len);
+		if (!host_end || host_end == auth + 1)
+			return fail(ctx, -EINVAL, path, "has an invalid IPv6 host");
+		host_end++;
+	} else {
+		host_end = memchr(auth, ':', len);
+		if (!host_end)
+			host_end = auth + len;
+	}
+	if (host_end == auth)
+		return fail(ctx, -EINVAL, path, "must have a host");
+	if (host_end == auth + len)
+		return 0;
+	if (*host_end != ':')
+		return fail(ctx, -EINVAL, path, "has an invalid host");
+	return check_port(ctx, host_end + 1, (size_t)(auth + len - host_end - 1), path);
+}
+
+static int check_url(struct parse_ctx *ctx, const char *url, const char *path)
+{
+	const char *auth;
+	const char *p;
+
+	if (strlen(url) > CONFIG_URL_MAX)
+		return fail(ctx, -EINVAL, path, "must be at most %d characters", CONFIG_URL_MAX);
+	for (p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return fail(ctx, -EINVAL, path,
+				    "must not contain whitespace or control characters");
+	if (strncmp(url, "http://", 7) == 0)
+		auth = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		auth = url + 8;
+	else
+		return fail(ctx, -EINVAL, path, "must start with http:// or https://");
+	return check_authority(ctx, auth, strcspn(auth, "/?#"), path);
+}
+
+static int parse_secret(struct parse_ctx *ctx, const cJSON *item, const char *path,
+			struct sign_key *key)
+{
+	int ret;
+
+	if (!cJSON_IsString(item))
+		return fail(ctx, -EINVAL, path, "must be a string");
+	ret = sign_key_parse(item->valuestring, key);
+	if (ret == -EINVAL)
+		return fail(ctx, ret, path, "not a valid whsec_ secret (base64, 16 to %d bytes)",
+			    SIGN_KEY_MAX);
+	if (ret)
+		return fail(ctx, ret, path, "cannot set up the HMAC key: %s", strerror(-ret));
+	return 0;
+}
+
+/* "secret" or "secrets" (several during a key rotation), exactly one of them. */
+static int parse_secrets(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			 struct config_endpoint *ep)
+{
+	const cJSON *one = member(obj, "secret"), *list = member(obj, "secrets");
+	char kpath[CONFIG_KEY_PATH_MAX], ipath[CONFIG_KEY_PATH_MAX];
+	int i, n = 0, ret;
+
+	if (one && list)
+		return fail(ctx, -EINVAL, path, "has both \"secret\" and \"secrets\"; use one");
+	if (one) {
+		key_path(kpath, path, "secret");
+		ep->secret_count = 1;
+		return parse_secret(ctx, one, kpath, &ep->secrets[0]);
+	}
+	key_path(kpath, path, "secrets");
+	if (!list)
+		return fail(ctx, -EINVAL, path, "needs \"secret\" or \"secrets\"");
+	ret = get_array(ctx, list, kpath, "whsec_ strings", &n);
+	if (ret)
+		return ret;
+	if (n > CONFIG_MAX_SECRETS)
+		return fail(ctx, -EINVAL, kpath, "must hold at most %d secrets",
+			    CONFIG_MAX_SECRETS);
+	ep->secret_count = (size_t)n;
+	for (i = 0; i < n; i++) {
+		index_path(ipath, kpath, i);
+		ret = parse_secret(ctx, cJSON_GetArrayItem(list, i), ipath, &ep->secrets[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_endpoint_id(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			     const struct config *cfg, size_t index)
+{
+	struct config_endpoint *ep = &cfg->endpoints[index];
+	char kpath[CONFIG_KEY_PATH_MAX];
+	const cJSON *item = member(obj, "id");
+	const char *id = NULL;
+	size_t j;
+	int ret;
+
+	key_path(kpath, path, "id");
+	if (!item)
+		return fail(ctx, -EINVAL, kpath, "is required");
+	ret = get_string(ctx, item, kpath, &id);
+	if (!ret)
+		ret = check_endpoint_id(ctx, id, kpath);
+	if (ret)
+		return ret;
+	for (j = 0; j < index; j++)
+		if (strcmp(cfg->endpoints[j].id, id) == 0)
+			return fail(ctx, -EINVAL, kpath, "\"%s\" is already endpoints[%zu].id", id,
+				    j);
+	return dup_string(ctx, kpath, id, &ep->id);
+}
+
+static int parse_endpoint_url(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			      struct config_endpoint *ep)
+{
+	char kpath[CONFIG_KEY_PATH_MAX];
+	const cJSON *item = member(obj, "url");
+	const char *url = NULL;
+	int ret;
+
+	key_path(kpath, path, "url");
+	if (!item)
+		return fail(ctx, -EINVAL, kpath, "is required");
+	ret = get_string(ctx, item, kpath, &url);
+	if (!ret)
+		ret = check_url(ctx, url, kpath);
+	if (!ret)
+		ret = dup_string(ctx, kpath, url, &ep->url);
+	return ret;
+}
+
+static int parse_endpoint(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			  struct config *cfg, size_t index)
+{
+	struct config_endpoint *ep = &cfg->endpoints[index];
+	int ret;
+
+	ep->max_attempts = ATTEMPTS_DEFAULT;
+	ep->timeout_ms = TIMEOUT_DEFAULT;
+	ret = get_object(ctx, obj, path, endpoint_keys);
+	if (!ret)
+		ret = parse_endpoint_id(ctx, obj, path, cfg, index);
+	if (!ret)
+		ret = parse_endpoint_url(ctx, obj, path, ep);
+	if (!ret)
+		ret = parse_secrets(ctx, obj, path, ep);
+	if (!ret)
+		ret = parse_patterns(ctx, obj, "events", path, PATTERN_EVENTS, &ep->events);
+	if (!ret)
+		ret = parse_patterns(ctx, obj, "agents", path, PATTERN_AGENTS, &ep->agents);
+	if (!ret)
+		ret = get_bool(ctx, obj, "allow_private_networks", path, false,
+			       &ep->allow_private_networks);
+	if (!ret)
+		ret = get_uint(ctx, obj, "max_attempts", path, 1, ATTEMPTS_MAX, &ep->max_attempts);
+	if (!ret)
+		ret = get_uint(ctx, obj, "timeout_ms", path, TIMEOUT_MIN, TIMEOUT_MAX,
+			       &ep->timeout_ms);
+	return ret;
+}
+
+static int parse_endpoints(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
+{
+	const cJSON *list = member(root, "endpoints");
+	char path[CONFIG_KEY_PATH_MAX];
+	int i, n = 0, ret;
+
+	if (!list)
+		return fail(ctx, -EINVAL, "endpoints", "is required");
+	ret = get_array(ctx, list, "endpoints", "objects", &n);
+	if (ret)
+		return ret;
+	cfg->endpoints = calloc((size_t)n, sizeof(*cfg->endpoints));
+	if (!cfg->endpoints)
+		return fail(ctx, -ENOMEM, "endpoints", "out of memory");
+	cfg->endpoint_count = (size_t)n;
+	for (i = 0; i < n; i++) {
+		index_path(path, "endpoints", i);
+		ret = parse_endpoint(ctx, cJSON_GetArrayItem(list, i), path, cfg, (size_t)i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* {"webhook_enabled": bool, "webhook_events": [...]}, for an agent or the default. */
+static int parse_agent_settings(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+				bool enabled_required, struct config_agent *agent)
+{
+	int ret;
+
+	ret = get_object(ctx, obj, path, agent_keys);
+	if (!ret)
+		ret = get_bool(ctx, obj, "webhook_enabled", path, enabled_required,
+			       &agent->webhook_enabled);
+	if (!ret)
+		ret = parse_patterns(ctx, obj, "webhook_events", path, PATTERN_EVENTS,
+				     &agent->events);
+	return ret;
+}
+
+static int parse_agents(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
+{
+	const cJSON *obj = member(root, "agents"), *item;
+	char path[CONFIG_KEY_PATH_MAX];
+	size_t i = 0;
+	int ret;
+
+	if (!obj)
+		return 0;
+	ret = get_object(ctx, obj, "agents", NULL);
+	if (ret || !cJSON_GetArraySize(obj))
+		return ret;
+	cfg->agents = calloc((size_t)cJSON_GetArraySize(obj), sizeof(*cfg->agents));
+	if (!cfg->agents)
+		return fail(ctx, -ENOMEM, "agents", "out of memory");
+	cfg->agent_count = (size_t)cJSON_GetArraySize(obj);
+	cJSON_ArrayForEach(item, obj) {
+		struct config_agent *agent = &cfg->agents[i++];
+
+		if (!item->string[0])
+			return fail(ctx, -EINVAL, "agents", "agent ids must not be empty");
+		key_path(path, "agents", item->string);
+		ret = dup_string(ctx, path, item->string, &agent->agent_id);
+		if (!ret)
+			ret = parse_agent_settings(ctx, item, path, true, agent);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_default_agent(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
+{
+	const cJSON *obj = member(root, "default_agent");
+
+	if (!obj)
+		return default_patterns(ctx, "default_agent", &cfg->default_agent.events);
+	return parse_agent_settings(ctx, obj, "default_agent", false, &cfg->default_agent);
+}
+
+/* At least a page: the kernel wants a BPF ring buffer page-aligned. */
+static int parse_ring_buffer(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned int min = page > (long)RING_MIN && page <= (long)RING_MAX ? (unsigned int)page :
+									       RING_MIN;
+	unsigned int v = RING_DEFAULT;
+	int ret;
+
+	ret = get_uint(ctx, root, "ring_buffer_bytes", "", min, RING_MAX, &v);
+	if (!ret && (v & (v - 1)))
+		ret = -EINVAL;
+	if (ret)
+		return fail(ctx, ret, "ring_buffer_bytes",
+			    "must be a power of two from %u to %u", min, RING_MAX);
+	cfg->ring_buffer_bytes = v;
+	return 0;
+}
+
+static int parse_root(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
+{
+	int ret;
+
+	cfg->max_arg_bytes = PH_ARG_CAP_DEFAULT;
+	cfg->queue_max = QUEUE_DEFAULT;
+	ret = get_object(ctx, root, "", root_keys);
+	if (!ret)
+		ret = parse_targets(ctx, root, cfg);
+	if (!ret)
+		ret = parse_endpoints(ctx, root, cfg);
+	if (!ret)
+		ret = parse_agents(ctx, root, cfg);
+	if (!ret)
+		ret = parse_default_agent(ctx, root, cfg);
+	if (!ret)
+		ret = get_uint(ctx, root, "max_arg_bytes", "", PH_ARG_CAP_MIN, PH_ARG_CAP_MAX,
+			       &cfg->max_arg_bytes);
+	if (!ret)
+		ret = parse_ring_buffer(ctx, root, cfg);
+	if (!ret)
+		ret = get_uint(ctx, root, "queue_max", "", 1, QUEUE_MAX, &cfg->queue_max);
+	return ret;
+}
+
+static int syntax_error(struct parse_ctx *ctx, const char *json, const char *where)
+{
+	unsigned int line = 1, column = 1;
+	const char *p;
+
+	if (!where)
+		return fail(ctx, -EINVAL, "", "not valid JSON");
+	for (p = json; p < where && *p; p++) {
+		column++;
+		if (*p == '\n') {
+			line++;
+			column = 1;
+		}
+	}
+	return fail(ctx, -EINVAL, "", "not valid JSON near line %u, column %u", line, column);
+}
+
+int config_parse(const char *json, const char *base_dir, struct config *cfg, char *err,
+		 size_t err_size)
+{
+	struct parse_ctx ctx = { .err = err, .err_size = err_size, .base_dir = base_dir };
+	const char *end = NULL;
+	cJSON *root;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (err && err_size)
+		err[0] = '\0';
+	if (!json)
+		return fail(&ctx, -EINVAL, "", "no JSON text");
+	/* ParseWithOpts, not cJSON_GetErrorPtr: that one is global state. */
+	root = cJSON_ParseWithOpts(json, &end, 1);
+	if (!root)
+		return syntax_error(&ctx, json, end);
+	ret = parse_root(&ctx, root, cfg);
+	cJSON_Delete(root);
+	if (ret)
+		config_free(cfg);
+	return ret;
+}
+
+/* The whole file, NUL-terminated; checked on the open descriptor so the file
+ * checked is the file read. */
+static int read_config_file(struct parse_ctx *ctx, const char *path, char **out)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(ctx, -errno, path, "%s", strerror(errno));
+	if (fstat(fd, &st)) {
+		ret = fail(ctx, -errno, path, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = fail(ctx, -EINVAL, path, "not a regular file");
+		goto out;
+	}
+	/* The collector is privileged: whoever can write its config owns it. */
+	if (st.st_mode & S_IWOTH) {
+		ret = fail(ctx, -EPERM, path, "config file is world-writable; refusing it");
+		goto out;
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		ret = fail(ctx, -EFBIG, path, "larger than %d bytes", CONFIG_FILE_MAX);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		ret = fail(ctx, -ENOMEM, path, "out of memory");
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = fail(ctx, -errno, path, "%s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	/* cJSON would stop at a NUL and never see the rest. */
+	if (memchr(buf, '\0', len)) {
+		ret = fail(ctx, -EINVAL, path, "contains a NUL byte; not a JSON text file");
+		goto out;
+	}
+	*out = buf;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+/* Prefix the message config_parse wrote with the file's name. */
+static void prefix_error(char *err, size_t err_size, const char *path)
+{
+	char *msg;
+
+	if (!err || !err_size)
+		return;
+	msg = strdup(err);
+	snprintf(err, err_size, "%s: %s", path, msg ? msg : "invalid config");
+	free(msg);
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t err_size)
+{
+	struct parse_ctx ctx = { .err = err, .err_size = err_size };
+	char *json = NULL, *real = NULL;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (err && err_size)
+		err[0] = '\0';
+	ret = read_config_file(&ctx, path, &json);
+	if (ret)
+		return ret;
+	real = realpath(path, NULL);
+	if (!real) {
+		ret = fail(&ctx, -errno, path, "%s", strerror(errno));
+		goto out;
+	}
+	ret = config_parse(json, dirname(real), cfg, err, err_size);
+	if (ret)
+		prefix_error(err, err_size, path);
+out:
+	free(real);
+	free(json);
+	return ret;
+}
+
+static void free_patterns(struct config_patterns *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->count; i++)
+		free(p->items[i]);
+	free(p->items);
+}
+
+static void free_agent(struct config_agent *agent)
+{
+	free(agent->agent_id);
+	free_patterns(&agent->events);
+}
+
+static void free_endpoint(struct config_endpoint *ep)
+{
+	size_t i;
+
+	free(ep->id);
+	free(ep->url);
+	/* All of them, not secret_count: a failed parse may stop part-way. */
+	for (i = 0; i < CONFIG_MAX_SECRETS; i++)
+		sign_key_free(&ep->secrets[i]);
+	free_patterns(&ep->events);
+	free_patterns(&ep->agents);
+}
+
+void config_free(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->target_count; i++)
+		free(cfg->targets[i].path);
+	free(cfg->targets);
+	for (i = 0; i < cfg->endpoint_count; i++)
+		free_endpoint(&cfg->endpoints[i]);
+	free(cfg->endpoints);
+	for (i = 0; i < cfg->agent_count; i++)
+		free_agent(&cfg->agents[i]);
+	free(cfg->agents);
+	free_agent(&cfg->default_agent);
+	memset(cfg, 0, sizeof(*cfg));
+}

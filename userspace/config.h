@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The collector's configuration: one JSON file (or the built-in default).
+ * Parsing validates everything up front and names the offending key, so a
+ * config that loads is one the collector can run.
+ */
+#ifndef PROBEHOOK_CONFIG_H
+#define PROBEHOOK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sign.h"
+
+#define CONFIG_MAX_SECRETS 4
+
+struct config_target {
+	char *path;  /* absolute path of an executable or shared library */
+	int pid;     /* -1: every process mapping path, now and later */
+};
+
+/* A list of event-type or agent patterns: "*", "prefix.*" or an exact name. */
+struct config_patterns {
+	char **items;
+	size_t count;
+};
+
+struct config_endpoint {
+	char *id;
+	char *url;                     /* http:// or https:// */
+	struct sign_key secrets[CONFIG_MAX_SECRETS];
+	size_t secret_count;           /* >= 1 */
+	struct config_patterns events; /* default ["*"] */
+	struct config_patterns agents; /* default ["*"] */
+	bool allow_private_networks;   /* default false */
+	unsigned int max_attempts;     /* default 5 */
+	unsigned int timeout_ms;       /* default 15000 */
+};
+
+struct config_agent {
+	char *agent_id;
+	bool webhook_enabled;
+	struct config_patterns events; /* webhook_events; default ["*"] */
+};
+
+struct config {
+	struct config_target *targets;
+	size_t target_count;
+	struct config_endpoint *endpoints;
+	size_t endpoint_count;
+	struct config_agent *agents;
+	size_t agent_count;
+	struct config_agent default_agent; /* agent_id NULL; default disabled */
+	unsigned int max_arg_bytes;        /* per string argument; PH_ARG_CAP_* */
+	unsigned int ring_buffer_bytes;    /* power of two, >= page size */
+	unsigned int queue_max;            /* undelivered events held in memory */
+};
+
+/*
+ * Parse a config from JSON text.  Relative target paths are resolved against
+ * base_dir (an error when base_dir is NULL).  On error returns a negative
+ * errno and writes a one-line message naming the key (like
+ * "endpoints[0].url: must start with http:// or https://") into err.
+ */
+int config_parse(const char *json, const char *base_dir, struct config *cfg, char *err,
+		 size_t err_size);
+/* Read and parse a file; relative paths are relative to the file's directory;
+ * the message names the file. */
+int config_load(const char *path, struct config *cfg, char *err, size_t err_size);
+/*
+ * The built-in default config's JSON text, used when no --config is given:
+ * the demo agent and libprobehook.so (relative paths, resolved against the
+ * collector's own directory) delivering every event of every agent to the
+ * local receiver at http://127.0.0.1:9000/hooks with a demo secret.
+ */
+const char *config_default_json(void);
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+#include "event.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "timefmt.h"
+#include "utf8.h"
+
+struct event_flags {
+	cJSON *obj;
+};
+
+static int flag_field(struct event_flags *flags, const char *flag, const char *field)
+{
+	cJSON *list;
+
+	if (!flags->obj && !(flags->obj = cJSON_CreateObject()))
+		return -ENOMEM;
+	list = cJSON_GetObjectItemCaseSensitive(flags->obj, flag);
+	if (!list && !(list = cJSON_AddArrayToObject(flags->obj, flag)))
+		return -ENOMEM;
+	return cJSON_AddItemToArray(list, cJSON_CreateString(field)) ? 0 : -ENOMEM;
+}
+
+static cJSON *text_value(const struct decoded_arg *arg, const char *field, unsigned char kind,
+			 struct event_flags *flags)
+{
+	cJSON *value = NULL;
+	int replaced;
+	char *text;
+
+	text = utf8_sanitize(arg->text, arg->len, &replaced);
+	if (!text)
+		return NULL;
+	if (replaced)
+		flag_field(flags, "invalid_utf8", field);
+	if (kind == PROBEHOOK_ARG_JSON) {
+		value = cJSON_ParseWithLength(text, strlen(text));
+		if (!value)
+			flag_field(flags, "invalid_json", field);
+	}
+	if (!value)
+		value = cJSON_CreateString(text);
+	free(text);
+	return value;
+}
+
+static cJSON *int_value(int64_t v)
+{
+	char buf[24];
+
+	/* Raw keeps all 64 bits; a cJSON number is a double. */
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return cJSON_CreateRaw(buf);
+}
+
+static cJSON *duration_value(int64_t us)
+{
+	char buf[32];
+	uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+
+	snprintf(buf, sizeof(buf), "%s%" PRIu64 ".%03" PRIu64, us < 0 ? "-" : "", mag / 1000,
+		 mag % 1000);
+	return cJSON_CreateRaw(buf);
+}
+
+static cJSON *arg_value(const struct decoded_arg *arg, const char *field, unsigned char kind,
+			struct event_flags *flags)
+{
+	char stamp[RFC3339_LEN];
+
+	if (arg->state == ARG_UNREADABLE) {
+		flag_field(flags, "unreadable", field);
+		return cJSON_CreateNull();
+	}
+	if (arg->state == ARG_NULL)
+		return cJSON_CreateNull();
+	if (arg->state == ARG_TRUNCATED)
+		flag_field(flags, "truncated", field);
+	switch (kind) {
+	case PROBEHOOK_ARG_TEXT:
+	case PROBEHOOK_ARG_TEXT_NULL:
+	case PROBEHOOK_ARG_JSON:
+		return text_value(arg, field, kind, flags);
+	case PROBEHOOK_ARG_TIME_NS:
+		if (rfc3339_from_unix_ns(arg->value, stamp)) {
+			flag_field(flags, "out_of_range", field);
+			return cJSON_CreateNull();
+		}
+		return cJSON_CreateString(stamp);
+	case PROBEHOOK_ARG_DURATION_US:
+		return duration_value(arg->value);
+	default:
+		return int_value(arg->value);
+	}
+}
+
+static cJSON *source_object(const struct ph_record *rec)
+{
+	char comm[PH_COMM_LEN + 1];
+	cJSON *source = cJSON_CreateObject();
+	char *safe_comm;
+	int replaced;
+
+	if (!source)
+		return NULL;
+	memcpy(comm, rec->comm, PH_COMM_LEN);
+	comm[PH_COMM_LEN] = '\0';
+	safe_comm = utf8_sanitize(comm, strlen(comm), &replaced);
+	if (!cJSON_AddItemToObject(source, "pid", int_value(rec->pid)) ||
+	    !cJSON_AddItemToObject(source, "tid", int_value(rec->tid)) ||
+	    !safe_comm || !cJSON_AddStringToObject(source, "comm", safe_comm) ||
+	    !cJSON_AddItemToObject(source, "seq", int_value((int64_t)rec->seq))) {
+		cJSON_Delete(source);
+		source = NULL;
+	}
+	free(safe_comm);
+	return source;
+}
+
+cJSON *event_build(const struct decoded_event *ev, int64_t boot_to_unix_ns)
+{
+	const struct catalog_event *def = ev->def;
+	struct event_flags flags = { NULL };
+	char stamp[RFC3339_LEN];
+	cJSON *event, *data;
+	unsigned int i;
+
+	event = cJSON_CreateObject();
+	if (!event)
+		return NULL;
+	rfc3339_from_unix_ns((int64_t)ev->rec->boot_ns + boot_to_unix_ns, stamp);
+	if (!cJSON_AddStringToObject(event, "type", def->type) ||
+	    !cJSON_AddStringToObject(event, "timestamp", stamp) ||
+	    !(data = cJSON_AddObjectToObject(event, "data")))
+		goto fail;
+	for (i = 0; i < def->nargs; i++) {
+		cJSON *value = arg_value(&ev->args[i], def->field[i], def->kind[i], &flags);
+
+		if (!value || !cJSON_AddItemToObject(data, def->field[i], value)) {
+			cJSON_Delete(value);
+			goto fail;
+		}
+	}
+	if (!cJSON_AddItemToObject(event, "source", source_object(ev->rec)))
+		goto fail;
+	if (ev->rec->flags & PH_F_ARG_COUNT_MISMATCH) {
+		if (!flags.obj && !(flags.obj = cJSON_CreateObject()))
+			goto fail;
+		cJSON_AddTrueToObject(flags.obj, "arg_count_mismatch");
+	}
+	if (flags.obj && !cJSON_AddItemToObject(event, "flags", flags.obj))
+		goto fail;
+	return event;
+fail:
+	cJSON_Delete(flags.obj);
+	cJSON_Delete(event);
+	return NULL;
+}
+
+void event_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_ID_LEN])
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0, i;
+	char identity[160];
+	int n;
+
+	n = snprintf(identity, sizeof(identity), "%s/%u/%" PRIu64 "/%" PRIu64 "/%u", boot_id,
+		     rec->pid, (uint64_t)rec->seq, (uint64_t)rec->boot_ns, rec->probe_id);
+	EVP_Digest(identity, (size_t)n, digest, &digest_len, EVP_sha256(), NULL);
+	memcpy(out, "msg_", 4);
+	for (i = 0; i < 16; i++)
+		snprintf(out + 4 + 2 * i, 3, "%02x", digest[i]);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A decoded record becomes a webhook event:
+ *   {"type", "timestamp", "data": {agent_id, payload fields},
+ *    "source": {"pid", "tid", "comm", "seq"}, "flags": {...}}
+ * "flags" appears only when an argument was truncated, unreadable, not
+ * valid UTF-8 (bytes replaced by U+FFFD), not valid JSON (embedded as a
+ * string instead) or out of range; each lists the affected fields.
+ */
+#ifndef PROBEHOOK_EVENT_H
+#define PROBEHOOK_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "decode.h"
+
+/* "msg_" + 32 hex digits + NUL */
+#define EVENT_ID_LEN 37
+
+/* The event object, or NULL when out of memory. */
+cJSON *event_build(const struct decoded_event *ev, int64_t boot_to_unix_ns);
+
+/*
+ * The webhook-id: derived from the record's identity (boot, pid, seq, time,
+ * probe), so the same record read twice yields the same id and receivers
+ * deduplicate it.  boot_id is /proc/sys/kernel/random/boot_id.
+ */
+void event_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_ID_LEN]);
+
+#endif
