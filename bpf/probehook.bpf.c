@@ -17,6 +17,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 arg_cap = PH_ARG_CAP_DEFAULT;
 /* Wake the reader early once this many bytes wait in the ring. */
 const volatile __u64 wakeup_bytes = 64 * 1024;
+/* At most one wake-up per this many ns (see the end of probehook_fire). */
+const volatile __u64 wakeup_gap_ns = 200 * 1000;
+
+/* When the last wake-up was asked for.  Shared by all CPUs without a lock:
+ * a lost update costs one wake-up more or one less, never a record. */
+__u64 last_wakeup_ns;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -152,9 +158,20 @@ int probehook_fire(struct pt_regs *ctx)
 	 * Batch wake-ups: wake the reader when the ring was empty (it may be
 	 * asleep) or has filled past the threshold; otherwise it is already
 	 * busy draining, and a wake-up per record would cost more than the copy.
+	 * A reader that keeps up finds the ring empty at every record, so wake
+	 * it at most once per wakeup_gap_ns: a wake-up is an irq_work self-IPI,
+	 * several µs of the probed thread's time in a VM.  A record left
+	 * without one is picked up by the collector's linger poll, which
+	 * follows every read that found records.
 	 */
 	__u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = (queued == 0 || queued >= wakeup_bytes) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if ((queued == 0 || queued >= wakeup_bytes) &&
+	    rec->boot_ns - last_wakeup_ns >= wakeup_gap_ns) {
+		flags = BPF_RB_FORCE_WAKEUP;
+		last_wakeup_ns = rec->boot_ns;
+	}
 
 	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + off, flags))
 		stats->drops++;

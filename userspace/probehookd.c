@@ -28,6 +28,7 @@
 #include "timefmt.h"
 
 #define TICK_MS 100             /* safety-net ring poll, clock re-sync, stats */
+#define LINGER_MS 1             /* re-read the ring this soon after a read that found records */
 #define SHUTDOWN_GRACE_MS 5000  /* time to finish in-flight deliveries on exit */
 #define BOOT_ID_LEN 40
 
@@ -40,6 +41,7 @@ struct collector {
 	struct loop_watch ring_watch;
 	struct loop_watch signal_watch;
 	struct loop_watch tick_watch;
+	struct loop_watch linger_watch;
 	int64_t boot_to_unix_ns;
 	char boot_id[BOOT_ID_LEN];
 	int stopping;           /* 0 running, 1 draining, 2 stop now */
@@ -123,12 +125,28 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0; /* never stop consuming: the record is gone either way */
 }
 
+/*
+ * The BPF side rate-limits wake-ups (one per wakeup_gap_ns), so a record
+ * that fired just after one may get none: while records keep coming, read
+ * the ring again LINGER_MS after each read that found some.
+ */
+static void consume_ring(struct collector *c)
+{
+	if (ring_buffer__consume(c->ring) > 0)
+		timer_arm(c->linger_watch.fd, LINGER_MS);
+}
+
 static void on_ring_ready(struct loop_watch *watch, uint32_t events)
 {
-	struct collector *c = watch->data;
-
 	(void)events;
-	ring_buffer__consume(c->ring);
+	consume_ring(watch->data);
+}
+
+static void on_linger(struct loop_watch *watch, uint32_t events)
+{
+	(void)events;
+	timer_ack(watch->fd);
+	consume_ring(watch->data);
 }
 
 /* ---- signals, ticks, shutdown ---------------------------------------------------------- */
@@ -166,7 +184,7 @@ static void on_tick(struct loop_watch *watch, uint32_t events)
 	timer_ack(watch->fd);
 	c->boot_to_unix_ns = boot_to_unix_offset_ns();
 	/* a wake-up the BPF side skipped (batching) is picked up here */
-	ring_buffer__consume(c->ring);
+	consume_ring(c);
 }
 
 static int read_boot_id(char out[BOOT_ID_LEN])
@@ -241,7 +259,12 @@ static int setup_ring(struct collector *c)
 	c->tick_watch = (struct loop_watch){ .fd = fd, .fn = on_tick, .data = c };
 	if (timer_arm_periodic(fd, TICK_MS))
 		return -errno;
-	return loop_add(&c->loop, &c->ring_watch, EPOLLIN) ?: loop_add(&c->loop, &c->tick_watch, EPOLLIN);
+	fd = timer_open();
+	if (fd < 0)
+		return fd;
+	c->linger_watch = (struct loop_watch){ .fd = fd, .fn = on_linger, .data = c };
+	return loop_add(&c->loop, &c->ring_watch, EPOLLIN) ?: loop_add(&c->loop, &c->tick_watch, EPOLLIN) ?:
+	       loop_add(&c->loop, &c->linger_watch, EPOLLIN);
 }
 
 static int run(struct collector *c)
@@ -371,6 +394,8 @@ out_ring:
 	ring_buffer__free(c.ring);
 	if (c.tick_watch.fd > 0)
 		close(c.tick_watch.fd);
+	if (c.linger_watch.fd > 0)
+		close(c.linger_watch.fd);
 out_deliver:
 	deliver_fini(&c.deliver);
 out_bpf:

@@ -65,8 +65,14 @@ char *utf8_sanitize(const char *text, size_t len, int *replaced)
 	if (!out)
 		return NULL;
 	while (i < len) {
-		size_t n = utf8_sequence_len(s + i, len - i);
+		size_t n;
 
+		/* ASCII runs are the common case: copy them without the decoder */
+		if (s[i] && s[i] < 0x80) {
+			out[o++] = (char)s[i++];
+			continue;
+		}
+		n = utf8_sequence_len(s + i, len - i);
 		if (n) {
 			memcpy(out + o, s + i, n);
 			o += n;
