@@ -421,9 +421,10 @@ def bench_alternatives(b):
         }
         version = subprocess.run([bt, "--version"], capture_output=True, text=True).stdout.strip()
         for name, script in scripts.items():
-            txt = b.path(f"bpftrace-{name}.txt")
-            p = b.spawn([bt, "-e", script, "-o", txt], f"bpftrace-{name}",
-                        env=dict(os.environ, BPFTRACE_STRLEN="128"))
+            txt = b.path(f"bpftrace-{name}.out")  # its stdout: "Attaching...", then output
+            # default BPFTRACE_STRLEN (64): five longer strings overflow bpftrace's
+            # 512-byte BPF stack; the 68-byte usage argument is cut to 63 bytes
+            p = b.spawn([bt, "-e", script], f"bpftrace-{name}")
             log(f"bpftrace {name} attached to the same probe")
             b.wait_file(txt, 60, "Attaching")
             time.sleep(0.5)
