@@ -471,7 +471,7 @@ def targets(r):
     if pc:
         worst = max(pc["macro_not_attached"], pc["guarded_not_attached"],
                     pc["small_not_attached"])
-        t.append(("not attached within 1 ns of no probe", f"+{worst:.2f} ns (worst site)",
+        t.append(("not attached within 1 ns of no probe", f"{worst:+.2f} ns (worst site)",
                   worst <= 1.0))
         t.append(("attached and recording <= 1 us/hit", f"{pc['macro_attached']:.0f} ns (macro)",
                   pc["macro_attached"] <= 1000))
@@ -514,10 +514,10 @@ def table(r):
         n = pc["ns_per_hit"]
         lines.append("1. probe cost in the probed process (median of reps, per hit, minus the loop)")
         row("no probe (empty loop iteration)", fmt_ns(n["no_probe_loop"]))
-        row("macro, not attached", f"+{n['macro_not_attached']:.2f} ns")
-        row("_ENABLED()-guarded site, not attached", f"+{n['guarded_not_attached']:.2f} ns")
-        row("libprobehook.so call, not attached", f"+{n['lib_not_attached']:.2f} ns")
-        row("small (2 strings), not attached", f"+{n['small_not_attached']:.2f} ns")
+        row("macro, not attached", f"{n['macro_not_attached']:+.2f} ns")
+        row("_ENABLED()-guarded site, not attached", f"{n['guarded_not_attached']:+.2f} ns")
+        row("libprobehook.so call, not attached", f"{n['lib_not_attached']:+.2f} ns")
+        row("small (2 strings), not attached", f"{n['small_not_attached']:+.2f} ns")
         row("macro, attached and recording", fmt_ns(n["macro_attached"]))
         row("small (2 strings), attached and recording", fmt_ns(n["small_attached"]))
         row("guarded site (formats usage JSON), attached", fmt_ns(n["guarded_attached"]))
