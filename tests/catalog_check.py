@@ -101,6 +101,42 @@ def check_binary(path, catalog):
                     problems.append(f"{path.name}: {e['probe']} {field} is {a}, want {want}@")
 
 
+def check_python(src, build, catalog):
+    """The Python binding agrees with the catalog: types in id order, argument kinds and
+    fields, one function per event whose parameters are the payload fields, and it finds
+    the built library's semaphores."""
+    import importlib
+    import inspect
+    import os
+    os.environ["PROBEHOOK_LIB"] = str(build / "libprobehook.so")
+    sys.path.insert(0, str(src / "probes/python"))
+    try:
+        probehook = importlib.import_module("probehook")
+    finally:
+        sys.path.pop(0)
+    rows = list(probehook.CATALOG)
+    if len(rows) != len(catalog):
+        problems.append(f"probehook.CATALOG has {len(rows)} rows, catalog.h {len(catalog)}")
+    for i, e in enumerate(catalog):
+        want = (e["type"], tuple(e["args"]))
+        if i < len(rows) and rows[i] != want:
+            problems.append(f"probehook.CATALOG[{i}] {rows[i]} != catalog.h {want}")
+    if probehook.EVENT_TYPES != tuple(e["type"] for e in catalog):
+        problems.append(f"probehook.EVENT_TYPES {probehook.EVENT_TYPES} differ from the catalog")
+    for e in catalog:
+        name = e["type"].replace(".", "_")
+        fn = getattr(probehook, name, None)
+        if not callable(fn):
+            problems.append(f"probes/python: no probehook.{name}()")
+            continue
+        params = list(inspect.signature(fn).parameters)
+        fields = [field for _, field in e["args"]]
+        if params != fields:
+            problems.append(f"probes/python: {name}({', '.join(params)}) != fields {fields}")
+    if probehook.info()["gate"] != "semaphore":
+        problems.append(f"probes/python: semaphores not found ({probehook.info()})")
+
+
 def main():
     src, build = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     catalog = load_catalog(src)
@@ -113,6 +149,7 @@ def main():
     check_library_header(src, catalog)
     for binary in ("libprobehook.so", "probehook-demo-agent"):
         check_binary(build / binary, catalog)
+    check_python(src, build, catalog)
     for p in problems:
         print("problem:", p)
     print(f"catalog_check: {len(catalog)} events, {len(problems)} problems")

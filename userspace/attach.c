@@ -13,7 +13,6 @@
 
 #include "catalog.h"
 #include "log.h"
-#include "match.h"
 #include "probehook.skel.h"
 
 #define PROVIDER "probehook"
@@ -68,10 +67,11 @@ fail:
 	return err;
 }
 
-static int attach_target(struct attach *a, const struct config *cfg, size_t t)
+static int attach_target(struct attach *a, const struct config *cfg, size_t t,
+			 const bool wanted[PROBEHOOK_EVENT_COUNT], bool strict, unsigned int *changed)
 {
 	const struct config_target *target = &cfg->targets[t];
-	unsigned int id, attached = 0, wanted = 0;
+	unsigned int id, attached = 0, want = 0, before = *changed;
 	int missing_err = 0;
 
 	for (id = 0; id < PROBEHOOK_EVENT_COUNT; id++) {
@@ -79,9 +79,19 @@ static int attach_target(struct attach *a, const struct config *cfg, size_t t)
 		LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = id);
 		struct bpf_link **slot = &a->links[t * PROBEHOOK_EVENT_COUNT + id];
 
-		if (*slot || !match_type_wanted(cfg, ev->type))
+		if (!wanted[id]) {
+			if (*slot) {
+				bpf_link__destroy(*slot);
+				*slot = NULL;
+				(*changed)++;
+			}
 			continue;
-		wanted++;
+		}
+		want++;
+		if (*slot) {
+			attached++;
+			continue;
+		}
 		*slot = bpf_program__attach_usdt(a->skel->progs.probehook_fire, target->pid,
 						 target->path, PROVIDER, ev->probe, &opts);
 		if (!*slot) {
@@ -91,25 +101,61 @@ static int attach_target(struct attach *a, const struct config *cfg, size_t t)
 			continue;
 		}
 		attached++;
+		(*changed)++;
 	}
-	if (wanted && !attached) {
-		log_error("targets[%zu].path: %s: no probehook USDT probe could be attached (%s)", t,
-			  target->path, strerror(-missing_err));
-		return missing_err ? missing_err : -ENOENT;
+	if (want && !attached) {
+		log_msg(strict ? LOG_ERROR : LOG_WARN,
+			"targets[%zu].path: %s: no probehook USDT probe could be attached (%s)", t,
+			target->path, strerror(-missing_err));
+		if (strict)
+			return missing_err ? missing_err : -ENOENT;
 	}
-	log_info("targets[%zu] %s%s: %u of %u wanted probes attached", t, target->path,
-		 target->pid > 0 ? " (one pid)" : "", attached, wanted);
+	if (strict || *changed != before)
+		log_info("targets[%zu] %s%s: %u of %u wanted probes attached", t, target->path,
+			 target->pid > 0 ? " (one pid)" : "", attached, want);
 	return 0;
 }
 
-int attach_probes(struct attach *a, const struct config *cfg)
+int attach_sync(struct attach *a, const struct config *cfg, const bool wanted[PROBEHOOK_EVENT_COUNT],
+		bool strict, unsigned int *changed)
 {
+	*changed = 0;
 	for (size_t t = 0; t < cfg->target_count; t++) {
-		int err = attach_target(a, cfg, t);
+		int err = attach_target(a, cfg, t, wanted, strict, changed);
 
 		if (err)
 			return err;
 	}
+	return 0;
+}
+
+static bool same_target(const struct config_target *a, const struct config_target *b)
+{
+	return a->pid == b->pid && strcmp(a->path, b->path) == 0;
+}
+
+int attach_retarget(struct attach *a, const struct config *old_cfg, const struct config *new_cfg)
+{
+	struct bpf_link **links = calloc(new_cfg->target_count * PROBEHOOK_EVENT_COUNT,
+					 sizeof(*links));
+
+	if (!links)
+		return -ENOMEM;
+	for (size_t t = 0; t < new_cfg->target_count; t++) {
+		for (size_t o = 0; o < old_cfg->target_count; o++) {
+			if (!same_target(&new_cfg->targets[t], &old_cfg->targets[o]))
+				continue;
+			memcpy(&links[t * PROBEHOOK_EVENT_COUNT], &a->links[o * PROBEHOOK_EVENT_COUNT],
+			       PROBEHOOK_EVENT_COUNT * sizeof(*links));
+			memset(&a->links[o * PROBEHOOK_EVENT_COUNT], 0,
+			       PROBEHOOK_EVENT_COUNT * sizeof(*links));
+			break;
+		}
+	}
+	attach_detach_all(a); /* what is left belongs to removed targets */
+	free(a->links);
+	a->links = links;
+	a->target_count = new_cfg->target_count;
 	return 0;
 }
 
@@ -135,6 +181,11 @@ void attach_unload(struct attach *a)
 int attach_ring_fd(const struct attach *a)
 {
 	return bpf_map__fd(a->skel->maps.events);
+}
+
+bool attach_target_has(const struct attach *a, size_t target, unsigned int event_id)
+{
+	return a->links[target * PROBEHOOK_EVENT_COUNT + event_id] != NULL;
 }
 
 bool attach_is_attached(const struct attach *a, unsigned int event_id)

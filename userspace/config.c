@@ -51,7 +51,8 @@ struct parse_ctx {
 enum pattern_kind { PATTERN_EVENTS, PATTERN_AGENTS };
 
 static const char *const root_keys[] = { "targets", "endpoints", "agents", "default_agent",
-					 "max_arg_bytes", "ring_buffer_bytes", "queue_max", NULL };
+					 "max_arg_bytes", "ring_buffer_bytes", "queue_max",
+					 "control_socket", NULL };
 static const char *const target_keys[] = { "path", "pid", NULL };
 static const char *const endpoint_keys[] = { "id", "url", "secret", "secrets", "events", "agents",
 					     "allow_private_networks", "max_attempts",
@@ -292,6 +293,16 @@ static int parse_patterns(struct parse_ctx *ctx, const cJSON *obj, const char *k
 	return 0;
 }
 
+static bool is_proc_root_path(const char *path)
+{
+	size_t digits;
+
+	if (strncmp(path, "/proc/", 6) != 0)
+		return false;
+	digits = strspn(path + 6, "0123456789");
+	return digits && strncmp(path + 6 + digits, "/root/", 6) == 0;
+}
+
 /*
  * Canonical, so that a target can be matched against /proc/PID/maps and two
  * spellings of one file are recognisably the same target.
@@ -310,7 +321,12 @@ static int resolve_target(struct parse_ctx *ctx, const char *given, const char *
 		ret = snprintf(joined, sizeof(joined), "%s/%s", ctx->base_dir, given);
 	if (ret < 0 || (size_t)ret >= sizeof(joined))
 		return fail(ctx, -ENAMETOOLONG, path, "%s", strerror(ENAMETOOLONG));
-	*out = realpath(joined, NULL);
+	/* A neighbour's file seen through its root (a sidecar): realpath would
+	 * resolve the magic link into our own mount namespace. */
+	if (is_proc_root_path(joined))
+		*out = strdup(joined);
+	else
+		*out = realpath(joined, NULL);
 	if (!*out)
 		return fail(ctx, -errno, path, "%s: %s", joined, strerror(errno));
 	if (stat(*out, &st))
@@ -690,6 +706,25 @@ static int parse_ring_buffer(struct parse_ctx *ctx, const cJSON *root, struct co
 	return 0;
 }
 
+/* The socket probehookctl talks to: absolute, and short enough for sun_path. */
+static int parse_control_socket(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
+{
+	const cJSON *item = member(root, "control_socket");
+	const char *path = CONFIG_CONTROL_SOCKET_DEFAULT;
+	int ret;
+
+	if (item) {
+		ret = get_string(ctx, item, "control_socket", &path);
+		if (ret)
+			return ret;
+		if (path[0] != '/' || strlen(path) >= CONFIG_CONTROL_SOCKET_MAX)
+			return fail(ctx, -EINVAL, "control_socket",
+				    "must be an absolute path shorter than %d bytes",
+				    CONFIG_CONTROL_SOCKET_MAX);
+	}
+	return dup_string(ctx, "control_socket", path, &cfg->control_socket);
+}
+
 static int parse_root(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
 {
 	int ret;
@@ -712,6 +747,8 @@ static int parse_root(struct parse_ctx *ctx, const cJSON *root, struct config *c
 		ret = parse_ring_buffer(ctx, root, cfg);
 	if (!ret)
 		ret = get_uint(ctx, root, "queue_max", "", 1, QUEUE_MAX, &cfg->queue_max);
+	if (!ret)
+		ret = parse_control_socket(ctx, root, cfg);
 	return ret;
 }
 
@@ -897,5 +934,6 @@ void config_free(struct config *cfg)
 		free_agent(&cfg->agents[i]);
 	free(cfg->agents);
 	free_agent(&cfg->default_agent);
+	free(cfg->control_socket);
 	memset(cfg, 0, sizeof(*cfg));
 }

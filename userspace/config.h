@@ -13,6 +13,8 @@
 #include "sign.h"
 
 #define CONFIG_MAX_SECRETS 4
+#define CONFIG_CONTROL_SOCKET_DEFAULT "/run/probehook/probehookd.sock"
+#define CONFIG_CONTROL_SOCKET_MAX 108 /* sun_path */
 
 struct config_target {
 	char *path;  /* absolute path of an executable or shared library */
@@ -54,6 +56,7 @@ struct config {
 	unsigned int max_arg_bytes;        /* per string argument; PH_ARG_CAP_* */
 	unsigned int ring_buffer_bytes;    /* power of two, >= page size */
 	unsigned int queue_max;            /* undelivered events held in memory */
+	char *control_socket;              /* probehookctl's Unix socket */
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "timefmt.h"
 
 #define RETRY_BASE_MS 1000
+#define DELIVER_IDLE_HANDLES 256
 #define RETRY_CAP_MS 60000
 
 struct delivery {
@@ -215,7 +216,7 @@ static CURL *take_handle(struct deliver *d)
 
 static void return_handle(struct deliver *d, CURL *easy)
 {
-	if (d->idle_count < DELIVER_MAX_IN_FLIGHT * d->endpoint_count) {
+	if (d->idle_count < DELIVER_IDLE_HANDLES) {
 		curl_easy_reset(easy);
 		d->idle_handles[d->idle_count++] = easy;
 	} else {
@@ -288,14 +289,42 @@ static struct delivery *ready_pop(struct endpoint_state *ep)
 	return dl;
 }
 
+static void retired_reap(struct deliver *d)
+{
+	struct endpoint_state **pos = &d->retired;
+
+	while (*pos) {
+		struct endpoint_state *ep = *pos;
+
+		if (ep->pending) {
+			pos = &ep->next_retired;
+			continue;
+		}
+		log_info("endpoint %s (removed from the config) has drained", ep->cfg->id);
+		*pos = ep->next_retired;
+		free(ep);
+	}
+}
+
+/* A delivery reached its final outcome. */
+static void delivery_done(struct deliver *d, struct delivery *dl)
+{
+	struct endpoint_state *ep = dl->ep;
+
+	ep->pending--;
+	d->pending--;
+	delivery_free(dl);
+	if (ep->retired && !ep->pending)
+		retired_reap(d);
+}
+
 static void give_up(struct deliver *d, struct delivery *dl, const char *why)
 {
 	log_warn("event %s to endpoint %s: giving up after %u attempts: %s", dl->payload->id,
 		 dl->ep->cfg->id, dl->attempts, why);
 	dl->ep->failed++;
 	d->failed++;
-	d->pending--;
-	delivery_free(dl);
+	delivery_done(d, dl);
 }
 
 static void dispatch(struct deliver *d, struct endpoint_state *ep)
@@ -389,8 +418,7 @@ static void deliver_finish(struct deliver *d, struct delivery *dl, CURLcode resu
 			  dl->payload->id, ep->cfg->id, status, dl->attempts);
 		ep->delivered++;
 		d->delivered++;
-		d->pending--;
-		delivery_free(dl);
+		delivery_done(d, dl);
 	} else {
 		if (result != CURLE_OK)
 			snprintf(why, sizeof(why), "%s", dl->error[0] ? dl->error : curl_easy_strerror(result));
@@ -411,7 +439,7 @@ static void deliver_finish(struct deliver *d, struct delivery *dl, CURLcode resu
 
 int deliver_submit(struct deliver *d, size_t e, struct payload *p)
 {
-	struct endpoint_state *ep = &d->endpoints[e];
+	struct endpoint_state *ep = d->endpoints[e];
 	struct delivery *dl = calloc(1, sizeof(*dl));
 
 	if (!dl)
@@ -421,10 +449,86 @@ int deliver_submit(struct deliver *d, size_t e, struct payload *p)
 	dl->payload = p;
 	p->refs++;
 	ep->queued++;
+	ep->pending++;
 	d->pending++;
 	ready_push(ep, dl);
 	dispatch(d, ep);
 	return 0;
+}
+
+/* The state of endpoint id, removed from the current array (NULL: none). */
+static struct endpoint_state *take_endpoint(struct deliver *d, const char *id, bool take)
+{
+	for (size_t i = 0; i < d->endpoint_count; i++) {
+		struct endpoint_state *ep = d->endpoints[i];
+
+		if (ep && strcmp(ep->cfg->id, id) == 0) {
+			if (take)
+				d->endpoints[i] = NULL;
+			return ep;
+		}
+	}
+	return NULL;
+}
+
+int deliver_reconfigure(struct deliver *d, const struct config *cfg)
+{
+	struct endpoint_state **next = calloc(cfg->endpoint_count, sizeof(*next));
+	size_t i;
+
+	if (!next)
+		return -ENOMEM;
+	/* allocate first, so a failure leaves everything as it was */
+	for (i = 0; i < cfg->endpoint_count; i++) {
+		if (take_endpoint(d, cfg->endpoints[i].id, false))
+			continue;
+		if (!(next[i] = calloc(1, sizeof(*next[i])))) {
+			while (i--)
+				free(next[i]);
+			free(next);
+			return -ENOMEM;
+		}
+	}
+	for (i = 0; i < cfg->endpoint_count; i++) {
+		if (!next[i])
+			next[i] = take_endpoint(d, cfg->endpoints[i].id, true);
+		next[i]->cfg = &cfg->endpoints[i];
+	}
+	/* what was not taken is gone from the config */
+	for (i = 0; i < d->endpoint_count; i++) {
+		struct endpoint_state *ep = d->endpoints[i];
+
+		if (!ep)
+			continue;
+		ep->retired = true;
+		ep->next_retired = d->retired;
+		d->retired = ep;
+	}
+	free(d->endpoints);
+	d->endpoints = next;
+	d->endpoint_count = cfg->endpoint_count;
+	retired_reap(d);
+	for (i = 0; i < d->endpoint_count; i++)
+		dispatch(d, d->endpoints[i]); /* new limits may allow more in flight */
+	return 0;
+}
+
+size_t deliver_retired(const struct deliver *d)
+{
+	size_t n = 0;
+
+	for (const struct endpoint_state *ep = d->retired; ep; ep = ep->next_retired)
+		n++;
+	return n;
+}
+
+size_t deliver_ready_count(const struct endpoint_state *ep)
+{
+	size_t n = 0;
+
+	for (const struct delivery *dl = ep->ready_head; dl; dl = dl->next)
+		n++;
+	return n;
 }
 
 uint64_t deliver_active(const struct deliver *d)
@@ -448,11 +552,14 @@ int deliver_init(struct deliver *d, struct loop *loop, const struct config *cfg)
 		d->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
 	d->endpoint_count = cfg->endpoint_count;
 	d->endpoints = calloc(cfg->endpoint_count, sizeof(*d->endpoints));
-	d->idle_handles = calloc(cfg->endpoint_count * DELIVER_MAX_IN_FLIGHT, sizeof(CURL *));
+	for (size_t i = 0; d->endpoints && i < cfg->endpoint_count; i++)
+		if (!(d->endpoints[i] = calloc(1, sizeof(**d->endpoints))))
+			goto fail;
+	d->idle_handles = calloc(DELIVER_IDLE_HANDLES, sizeof(CURL *));
 	if (!d->endpoints || !d->idle_handles)
 		goto fail;
 	for (size_t i = 0; i < cfg->endpoint_count; i++)
-		d->endpoints[i].cfg = &cfg->endpoints[i];
+		d->endpoints[i]->cfg = &cfg->endpoints[i];
 
 	d->multi = curl_multi_init();
 	if (!d->multi)
@@ -497,8 +604,18 @@ void deliver_fini(struct deliver *d)
 	}
 	free_list(d->in_flight);
 	curl_multi_cleanup(d->multi);
-	for (size_t i = 0; d->endpoints && i < d->endpoint_count; i++)
-		free_list(d->endpoints[i].ready_head);
+	for (size_t i = 0; d->endpoints && i < d->endpoint_count; i++) {
+		if (d->endpoints[i])
+			free_list(d->endpoints[i]->ready_head);
+		free(d->endpoints[i]);
+	}
+	while (d->retired) {
+		struct endpoint_state *ep = d->retired;
+
+		d->retired = ep->next_retired;
+		free_list(ep->ready_head);
+		free(ep);
+	}
 	free_list(d->retry_list);
 	for (size_t i = 0; i < d->idle_count; i++)
 		curl_easy_cleanup(d->idle_handles[i]);

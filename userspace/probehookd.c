@@ -17,38 +17,18 @@
 
 #include <bpf/libbpf.h>
 
-#include "attach.h"
-#include "config.h"
+#include "caps.h"
+#include "collector.h"
 #include "decode.h"
-#include "deliver.h"
 #include "event.h"
 #include "log.h"
-#include "loop.h"
 #include "match.h"
 #include "timefmt.h"
 
-#define TICK_MS 100             /* safety-net ring poll, clock re-sync, stats */
+#define TICK_MS 100             /* safety-net ring poll, clock re-sync */
 #define LINGER_MS 1             /* re-read the ring this soon after a read that found records */
+static void free_old_configs(struct collector *c);
 #define SHUTDOWN_GRACE_MS 5000  /* time to finish in-flight deliveries on exit */
-#define BOOT_ID_LEN 40
-
-struct collector {
-	struct config cfg;
-	struct loop loop;
-	struct attach bpf;
-	struct deliver deliver;
-	struct ring_buffer *ring;
-	struct loop_watch ring_watch;
-	struct loop_watch signal_watch;
-	struct loop_watch tick_watch;
-	struct loop_watch linger_watch;
-	int64_t boot_to_unix_ns;
-	char boot_id[BOOT_ID_LEN];
-	int stopping;           /* 0 running, 1 draining, 2 stop now */
-	uint64_t stop_deadline_ms;
-	/* counters */
-	uint64_t records, malformed, unmatched, matched, build_failures, queue_full;
-};
 
 /* ---- the ring buffer: one record in, deliveries out ------------------------------------- */
 
@@ -71,26 +51,33 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 
 	if (c->deliver.pending >= c->cfg.queue_max) {
 		/* memory is bounded; the count says what this cost */
-		if (c->queue_full++ == 0)
+		if (c->n.queue_full++ == 0)
 			log_warn("delivery queue full (queue_max %u): dropping events until it drains",
 				 c->cfg.queue_max);
 		return -ENOBUFS;
 	}
 	event = event_build(ev, c->boot_to_unix_ns);
 	if (!event) {
-		c->build_failures++;
+		c->n.build_failures++;
 		return -ENOMEM;
+	}
+	event_id(ev->rec, c->boot_id, id);
+	if (c->control.tailing) {
+		/* the live view shows every event, wanted by an endpoint or not */
+		body = cJSON_PrintUnformatted(event);
+		if (body)
+			control_tail_line(&c->control, body, strlen(body));
 	}
 	for (size_t e = 0; e < c->cfg.endpoint_count; e++) {
 		if (!match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent_of(event)))
 			continue;
 		if (!p) {
-			body = cJSON_PrintUnformatted(event);
-			event_id(ev->rec, c->boot_id, id);
+			if (!body)
+				body = cJSON_PrintUnformatted(event);
 			p = body ? payload_new(id, body, strlen(body)) : NULL;
 			if (!p) {
 				err = -ENOMEM;
-				c->build_failures++;
+				c->n.build_failures++;
 				break;
 			}
 		}
@@ -100,9 +87,9 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 			break;
 	}
 	if (wanted)
-		c->matched++;
+		c->n.matched++;
 	else if (!err)
-		c->unmatched++;
+		c->n.unmatched++;
 	payload_put(p);
 	free(body);
 	cJSON_Delete(event);
@@ -115,9 +102,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct decoded_event ev;
 	const char *why = NULL;
 
-	c->records++;
+	c->n.records++;
 	if (decode_record(data, size, &ev, &why)) {
-		c->malformed++;
+		c->n.malformed++;
 		log_warn("dropping a malformed record (%zu bytes): %s", size, why);
 		return 0;
 	}
@@ -149,6 +136,46 @@ static void on_linger(struct loop_watch *watch, uint32_t events)
 	consume_ring(watch->data);
 }
 
+/* ---- probes on and off ------------------------------------------------------------------ */
+
+int collector_sync_probes(struct collector *c, bool strict)
+{
+	bool wanted[PROBEHOOK_EVENT_COUNT];
+	unsigned int changed;
+	int err;
+
+	if (c->stopping)
+		return 0; /* everything stays detached while shutting down */
+	for (unsigned int id = 0; id < PROBEHOOK_EVENT_COUNT; id++)
+		wanted[id] = runtime_event_wanted(&c->runtime, &c->cfg, id);
+	caps_for_attach(1);
+	err = attach_sync(&c->bpf, &c->cfg, wanted, strict, &changed);
+	caps_for_attach(0);
+	return err;
+}
+
+void collector_arm_revert(struct collector *c)
+{
+	uint64_t now = now_ms(), next;
+
+	runtime_expire(&c->runtime, 0, &next); /* only asks for the next due time */
+	timer_arm(c->revert_watch.fd, next ? (int64_t)(next > now ? next - now : 0) : -1);
+}
+
+static void on_revert(struct loop_watch *watch, uint32_t events)
+{
+	struct collector *c = watch->data;
+	uint64_t next;
+
+	(void)events;
+	timer_ack(watch->fd);
+	if (runtime_expire(&c->runtime, now_ms(), &next)) {
+		log_info("control: a timed enable/disable ran out; probes follow the config again");
+		collector_sync_probes(c, false);
+	}
+	collector_arm_revert(c);
+}
+
 /* ---- signals, ticks, shutdown ---------------------------------------------------------- */
 
 static void begin_shutdown(struct collector *c, const char *why)
@@ -172,8 +199,14 @@ static void on_signal(struct loop_watch *watch, uint32_t events)
 	struct signalfd_siginfo info;
 
 	(void)events;
-	while (read(watch->fd, &info, sizeof(info)) == sizeof(info))
-		begin_shutdown(c, strsignal((int)info.ssi_signo));
+	while (read(watch->fd, &info, sizeof(info)) == sizeof(info)) {
+		char err[512];
+
+		if (info.ssi_signo != SIGHUP)
+			begin_shutdown(c, strsignal((int)info.ssi_signo));
+		else if (collector_reload(c, err, sizeof(err)))
+			log_error("reload (SIGHUP): %s; still running the previous config", err);
+	}
 }
 
 static void on_tick(struct loop_watch *watch, uint32_t events)
@@ -183,6 +216,8 @@ static void on_tick(struct loop_watch *watch, uint32_t events)
 	(void)events;
 	timer_ack(watch->fd);
 	c->boot_to_unix_ns = boot_to_unix_offset_ns();
+	if (c->old_configs && !deliver_retired(&c->deliver))
+		free_old_configs(c);
 	/* a wake-up the BPF side skipped (batching) is picked up here */
 	consume_ring(c);
 }
@@ -215,10 +250,10 @@ static void report(struct collector *c)
 	log_info("records %llu (probe hits %llu, ring drops %llu, malformed %llu); "
 		 "events matched %llu, unmatched %llu, dropped on a full queue %llu; "
 		 "deliveries ok %llu, failed %llu",
-		 (unsigned long long)c->records, (unsigned long long)hits,
-		 (unsigned long long)drops, (unsigned long long)c->malformed,
-		 (unsigned long long)c->matched, (unsigned long long)c->unmatched,
-		 (unsigned long long)c->queue_full,
+		 (unsigned long long)c->n.records, (unsigned long long)hits,
+		 (unsigned long long)drops, (unsigned long long)c->n.malformed,
+		 (unsigned long long)c->n.matched, (unsigned long long)c->n.unmatched,
+		 (unsigned long long)c->n.queue_full,
 		 (unsigned long long)c->deliver.delivered, (unsigned long long)c->deliver.failed);
 	log_info("shutdown: %llu deliveries undelivered",
 		 (unsigned long long)c->deliver.pending);
@@ -234,6 +269,7 @@ static int setup_signals(struct collector *c)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL))
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -267,6 +303,113 @@ static int setup_ring(struct collector *c)
 	       loop_add(&c->loop, &c->linger_watch, EPOLLIN);
 }
 
+/* ---- config ------------------------------------------------------------------------------ */
+
+static int load_config_text(const char *path, struct config *cfg, char *err, size_t err_size)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (path)
+		return config_load(path, cfg, err, err_size);
+	/* the built-in default names files that sit beside the collector */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0) {
+		snprintf(err, err_size, "/proc/self/exe: %s", strerror(errno));
+		return -errno;
+	}
+	exe[n] = '\0';
+	return config_parse(config_default_json(), dirname(exe), cfg, err, err_size);
+}
+
+static int load_config(const char *path, struct config *cfg)
+{
+	char err[512];
+	int rc = load_config_text(path, cfg, err, sizeof(err));
+
+	if (rc)
+		fprintf(stderr, "probehookd: config: %s\n", err);
+	return rc;
+}
+
+/* ---- reload ------------------------------------------------------------------------------ */
+
+static void free_old_configs(struct collector *c)
+{
+	while (c->old_configs) {
+		struct old_config *old = c->old_configs;
+
+		c->old_configs = old->next;
+		config_free(&old->cfg);
+		free(old);
+	}
+}
+
+/* Settings fixed at start-up keep their running values; say so. */
+static void keep_startup_settings(const struct config *running, struct config *next)
+{
+	if (next->ring_buffer_bytes != running->ring_buffer_bytes ||
+	    next->max_arg_bytes != running->max_arg_bytes)
+		log_warn("reload: ring_buffer_bytes and max_arg_bytes take effect after a restart");
+	next->ring_buffer_bytes = running->ring_buffer_bytes;
+	next->max_arg_bytes = running->max_arg_bytes;
+	if (strcmp(next->control_socket, running->control_socket) != 0) {
+		log_warn("reload: control_socket takes effect after a restart");
+		free(next->control_socket);
+		next->control_socket = strdup(running->control_socket);
+	}
+}
+
+int collector_reload(struct collector *c, char *err, size_t err_size)
+{
+	struct old_config *old = calloc(1, sizeof(*old));
+	struct config next;
+	int rc;
+
+	if (!old) {
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	rc = load_config_text(c->config_path, &next, err, err_size);
+	if (rc) {
+		free(old);
+		return rc;
+	}
+	keep_startup_settings(&c->cfg, &next);
+	if (!next.control_socket || (rc = runtime_apply_agents(&c->runtime, &next)) ||
+	    (rc = deliver_reconfigure(&c->deliver, &next))) {
+		snprintf(err, err_size, "out of memory");
+		config_free(&next);
+		free(old);
+		return rc ? rc : -ENOMEM;
+	}
+	/* from here on nothing fails: the new config is in force */
+	attach_retarget(&c->bpf, &c->cfg, &next);
+	old->cfg = c->cfg;
+	old->next = c->old_configs;
+	c->old_configs = old;
+	c->cfg = next;
+	collector_sync_probes(c, false);
+	if (!deliver_retired(&c->deliver))
+		free_old_configs(c);
+	log_info("reloaded %s: %zu targets, %zu endpoints, %zu agents",
+		 c->config_path ? c->config_path : "the built-in config", c->cfg.target_count,
+		 c->cfg.endpoint_count, c->cfg.agent_count);
+	return 0;
+}
+
+static int setup_control(struct collector *c)
+{
+	int fd = timer_open();
+
+	if (fd < 0)
+		return fd;
+	c->revert_watch = (struct loop_watch){ .fd = fd, .fn = on_revert, .data = c };
+	if (loop_add(&c->loop, &c->revert_watch, EPOLLIN))
+		return -errno;
+	return control_open(&c->control, &c->loop, c->cfg.control_socket, commands_handle, c);
+}
+
 static int run(struct collector *c)
 {
 	while (c->stopping < 2) {
@@ -282,27 +425,6 @@ static int run(struct collector *c)
 	return 0;
 }
 
-static int load_config(const char *path, struct config *cfg)
-{
-	char err[512], exe[PATH_MAX];
-	ssize_t n;
-	int rc;
-
-	if (path) {
-		rc = config_load(path, cfg, err, sizeof(err));
-	} else {
-		/* the built-in default names files that sit beside the collector */
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n < 0)
-			return -errno;
-		exe[n] = '\0';
-		rc = config_parse(config_default_json(), dirname(exe), cfg, err, sizeof(err));
-	}
-	if (rc)
-		fprintf(stderr, "probehookd: config: %s\n", err);
-	return rc;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -315,11 +437,13 @@ static void usage(FILE *out)
 		"                     every event to http://127.0.0.1:9000/hooks)\n"
 		"  -n, --check        validate the config, print what is wrong, and exit\n"
 		"  -v, --verbose      log every delivery and libbpf's messages\n"
+		"      --keep-capabilities  do not drop capabilities after start-up\n"
 		"  -h, --help         this text\n"
 		"  -V, --version      print the version\n"
 		"\n"
 		"Runs in the foreground and logs to stderr; SIGINT/SIGTERM stop it after\n"
-		"in-flight deliveries finish (a second signal stops at once).\n"
+		"in-flight deliveries finish (a second signal stops at once); SIGHUP reloads\n"
+		"the config.  probehookctl talks to it over the control socket.\n"
 		"Exit status: 0 ok, 1 runtime error, 2 usage or config error.\n");
 }
 
@@ -328,10 +452,12 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },      { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },      { 0 }
+		{ "version", no_argument, NULL, 'V' },      { "keep-capabilities", no_argument, NULL, 'K' },
+		{ 0 }
 	};
 	struct collector c = { 0 };
 	const char *config_path = NULL;
+	int keep_caps = 0;
 	int check = 0, opt, err, status = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:nvhV", options, NULL)) != -1) {
@@ -341,6 +467,7 @@ int main(int argc, char **argv)
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("probehookd %s\n", PROBEHOOK_VERSION); return 0;
+		case 'K': keep_caps = 1; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -361,7 +488,10 @@ int main(int argc, char **argv)
 	if (!config_path)
 		log_warn("no --config: using the built-in demo config (demo secret; not for production)");
 
+	c.config_path = config_path;
+	c.started_ms = now_ms();
 	c.loop.epfd = -1;
+	c.control.listener.fd = c.revert_watch.fd = -1;
 	c.boot_to_unix_ns = boot_to_unix_offset_ns();
 	if ((err = read_boot_id(c.boot_id))) {
 		log_error("cannot read the boot id: %s", strerror(-err));
@@ -381,23 +511,36 @@ int main(int argc, char **argv)
 	}
 	if ((err = setup_ring(&c))) {
 		log_error("ring buffer setup: %s", strerror(-err));
-		goto out_deliver;
-	}
-	if ((err = attach_probes(&c.bpf, &c.cfg)))
 		goto out_ring;
+	}
+	if ((err = setup_control(&c))) {
+		log_error("control socket setup: %s", strerror(-err));
+		goto out_control;
+	}
+	if ((err = collector_sync_probes(&c, true)))
+		goto out_control;
+	if (!keep_caps && (err = caps_drop_to_kept())) {
+		log_error("dropping capabilities: %s", strerror(-err));
+		goto out_control;
+	}
 	log_info("probehookd %s running: %zu targets, %zu endpoints", PROBEHOOK_VERSION,
 		 c.cfg.target_count, c.cfg.endpoint_count);
 	if (run(&c) == 0)
 		status = 0;
 	report(&c);
+out_control:
+	control_close(&c.control);
+	if (c.revert_watch.fd >= 0)
+		close(c.revert_watch.fd);
+	runtime_free(&c.runtime);
 out_ring:
 	ring_buffer__free(c.ring);
 	if (c.tick_watch.fd > 0)
 		close(c.tick_watch.fd);
 	if (c.linger_watch.fd > 0)
 		close(c.linger_watch.fd);
-out_deliver:
 	deliver_fini(&c.deliver);
+	free_old_configs(&c);
 out_bpf:
 	attach_unload(&c.bpf);
 out_loop:

@@ -144,7 +144,7 @@ struct conn {
 	char out[OUT_MAX];
 };
 
-enum sig_state { SIG_UNCHECKED, SIG_VALID, SIG_INVALID, SIG_MISSING };
+enum sig_state { SIG_UNCHECKED, SIG_VALID, SIG_INVALID, SIG_MISSING, SIG_STATES };
 
 static const char *const sig_names[] = {
 	[SIG_UNCHECKED] = "unchecked",
@@ -199,7 +199,7 @@ struct receiver {
 
 	/* counters */
 	unsigned long seq;
-	unsigned long n_sig[4];
+	unsigned long n_sig[SIG_STATES];
 	unsigned long n_rejected;
 };
 
@@ -353,7 +353,8 @@ static void usage(FILE *f)
 "unless --quiet), 1 on errors (e.g. the port is in use), 2 on bad usage.\n"
 "\n"
 "Example:\n"
-"  " PROG " --listen 127.0.0.1:0 --port-file /tmp/port --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw &\n"
+"  " PROG " --listen 127.0.0.1:0 --port-file /tmp/port \\\n"
+"      --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw &\n"
 "  curl -d '{\"type\":\"ping\"}' http://127.0.0.1:$(cat /tmp/port)/hook\n");
 }
 
@@ -437,6 +438,39 @@ static int opt_retry_after(struct receiver *rx, const char *value)
 	return 0;
 }
 
+/* "ADDR:PORT", "[IPV6]:PORT", ":PORT" (all addresses) or "PORT" (loopback). */
+static int listen_spec_split(const char *spec, char *host, size_t host_size, const char **port)
+{
+	const char *start = spec, *colon = strrchr(spec, ':');
+	size_t len;
+	long v;
+
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		start = spec + 1;
+		len = (size_t)(close - start);
+		*port = close + 2;
+	} else if (colon) {
+		if (memchr(spec, ':', (size_t)(colon - spec)))
+			return -EINVAL;	/* bare IPv6: the port would be ambiguous */
+		len = (size_t)(colon - spec);
+		*port = colon + 1;
+		if (!len)
+			start = "0.0.0.0", len = 7;
+	} else {
+		start = "127.0.0.1", len = 9;
+		*port = spec;
+	}
+	if (!len || len >= host_size || parse_long(*port, 0, 65535, &v))
+		return -EINVAL;
+	memcpy(host, start, len);
+	host[len] = '\0';
+	return 0;
+}
+
 enum {
 	OPT_STATUS = 256, OPT_STATUS_SEQUENCE, OPT_DELAY_MS, OPT_RETRY_AFTER, OPT_PORT_FILE,
 	OPT_RAW_BODY,
@@ -462,12 +496,14 @@ static const struct option long_options[] = {
 
 static int opt_one(struct receiver *rx, int opt, const char *arg)
 {
+	const char *port;
+	char host[256];
 	long v;
 
 	switch (opt) {
 	case 'l':
 		rx->listen_spec = arg;
-		return 0;
+		return listen_spec_split(arg, host, sizeof(host), &port);
 	case 's':
 		return opt_secret(rx, arg);
 	case OPT_STATUS:
@@ -502,6 +538,26 @@ static int opt_one(struct receiver *rx, int opt, const char *arg)
 	return -EINVAL;
 }
 
+/* What a value of opt should look like, for the error message. */
+static const char *option_expects(int opt)
+{
+	switch (opt) {
+	case 'l':
+		return "ADDR:PORT, [IPV6]:PORT or PORT, with PORT 0-65535";
+	case OPT_STATUS:
+		return "a status code, 200-599";
+	case OPT_STATUS_SEQUENCE:
+		return "comma-separated status codes, 200-599";
+	case OPT_DELAY_MS:
+		return "milliseconds, 0-3600000";
+	case OPT_RETRY_AFTER:
+		return "1 to 256 printable characters";
+	case 'n':
+		return "a count, 1 or more";
+	}
+	return "something else";
+}
+
 static const char *option_name(int opt)
 {
 	const struct option *o;
@@ -531,8 +587,8 @@ static int options_parse(struct receiver *rx, int argc, char **argv)
 		if (opt_one(rx, opt, optarg)) {
 			/* --secret explains itself; the rest share one message shape */
 			if (opt != 's')
-				fprintf(stderr, PROG ": invalid value '%s' for --%s\n", optarg,
-					option_name(opt));
+				fprintf(stderr, PROG ": invalid value '%s' for --%s: expected %s\n",
+					optarg, option_name(opt), option_expects(opt));
 			goto bad;
 		}
 	}
@@ -594,7 +650,8 @@ static cJSON *json_body(const char *body, size_t len, bool text_ok, const char *
 		*encoding = "base64";
 		return json_base64(body, len);
 	}
-	item = cJSON_ParseWithLengthOpts(body, len + 1, NULL, true);
+	/* cJSON strings end at NUL: a "\u0000" would come back cut short, so keep the text */
+	item = strstr(body, "\\u0000") ? NULL : cJSON_ParseWithLengthOpts(body, len + 1, NULL, true);
 	if (item) {
 		*encoding = "json";
 		return item;
@@ -983,6 +1040,15 @@ fail:
 	return NULL;
 }
 
+/* Integers as raw text: cJSON 1.7.15 prints every number with "%1.15g" and reads it back. */
+static cJSON *json_uint(unsigned long v)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%lu", v);
+	return cJSON_CreateRaw(text);
+}
+
 static bool json_add(cJSON *obj, const char *name, cJSON *item)
 {
 	if (item && cJSON_AddItemToObject(obj, name, item))
@@ -1004,7 +1070,7 @@ static cJSON *line_build(struct receiver *rx, const struct conn *c, struct outco
 	line = cJSON_CreateObject();
 	if (!line || !body)
 		goto fail;
-	ok = json_add(line, "seq", cJSON_CreateNumber((double)o->seq)) &&
+	ok = json_add(line, "seq", json_uint(o->seq)) &&
 	     json_add(line, "time", cJSON_CreateString(stamp)) &&
 	     json_add(line, "remote", cJSON_CreateString(c->peer)) &&
 	     json_add(line, "method", json_text(o->method)) &&
@@ -1014,7 +1080,7 @@ static cJSON *line_build(struct receiver *rx, const struct conn *c, struct outco
 	     json_add(line, "signature", cJSON_CreateString(sig_names[o->sig])) &&
 	     json_add(line, "signature_error",
 		      o->sig_why ? cJSON_CreateString(o->sig_why) : cJSON_CreateNull()) &&
-	     json_add(line, "status", cJSON_CreateNumber(o->status)) &&
+	     json_add(line, "status", json_uint((unsigned long)o->status)) &&
 	     json_add(line, "body_encoding", cJSON_CreateString(o->encoding));
 	if (!ok)
 		goto fail;
@@ -1057,14 +1123,12 @@ static void request_log(struct receiver *rx, const struct conn *c, const struct 
 	const char *id = header_get(c, "webhook-id", NULL);
 	char path[64], wid[64];
 
-	if (!rx->verbose || rx->quiet)
+	if (!rx->verbose)
 		return;
-	log_info(rx, "#%lu %s %s %s -> %d, signature %s%s%s%s, %zu bytes %s", o->seq, c->peer,
-		 o->method, printable(o->path, path, sizeof(path)), o->status, sig_names[o->sig],
-		 o->sig_why ? " (" : "", o->sig_why ? o->sig_why : "", o->sig_why ? ")" : "",
-		 o->body_len, o->encoding);
-	if (id)
-		log_info(rx, "#%lu webhook-id %s", o->seq, printable(id, wid, sizeof(wid)));
+	log_info(rx, "#%lu %s %s from %s -> %d; webhook-id %s; signature %s%s%s; body %zu bytes %s",
+		 o->seq, o->method, printable(o->path, path, sizeof(path)), c->peer, o->status,
+		 id ? printable(id, wid, sizeof(wid)) : "-", sig_names[o->sig],
+		 o->sig_why ? ": " : "", o->sig_why ? o->sig_why : "", o->body_len, o->encoding);
 }
 
 /* ---- the answer --------------------------------------------------------------------------- */
@@ -1303,6 +1367,7 @@ static int conn_fill(struct conn *c, bool *progress)
 	size_t limit = c->req.head_len ? c->req.head_len + c->req.body_len : HEAD_MAX;
 
 	while (c->in_len < limit && !c->peer_eof) {
+		size_t room;
 		ssize_t n;
 
 		if (c->in_len + 1 >= c->in_cap) {
@@ -1311,10 +1376,15 @@ static int conn_fill(struct conn *c, bool *progress)
 			if (err)
 				return err;
 		}
-		n = recv(c->fd, c->in + c->in_len, c->in_cap - 1 - c->in_len, 0);
+		room = c->in_cap - 1 - c->in_len;
+		n = recv(c->fd, c->in + c->in_len, room, 0);
 		if (n > 0) {
 			c->in_len += (size_t)n;
 			*progress = true;
+			/* a short read drained the socket: spare the recv that would say EAGAIN
+			 * (level-triggered epoll reports whatever arrives next) */
+			if ((size_t)n < room)
+				break;
 		} else if (n == 0) {
 			c->peer_eof = true;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -1510,9 +1580,11 @@ static void conn_advance(struct receiver *rx, struct conn *c)
 		conn_close(rx, c);
 		return;
 	}
-	if (progress)
-		conn_timer_stop(c);
 	busy = c->state == CONN_WRITING || (c->state == CONN_READING && (c->in_len || c->out_len));
+	/* progress restarts only the stall timer: a pipelined request may have just armed
+	 * its --delay-ms timer after an earlier answer went out in this same call */
+	if (progress && (c->state == CONN_WRITING || c->state == CONN_READING))
+		conn_timer_stop(c);
 	if (busy && list_empty(&c->timer))
 		conn_timer_start(rx, c, TIMER_IO);
 	else if (!busy && c->state == CONN_READING)
@@ -1828,39 +1900,6 @@ static void loop_close(struct receiver *rx)
 		close(rx->epfd);
 }
 
-/* "ADDR:PORT", "[IPV6]:PORT", ":PORT" (all addresses) or "PORT" (loopback). */
-static int listen_spec_split(const char *spec, char *host, size_t host_size, const char **port)
-{
-	const char *start = spec, *colon = strrchr(spec, ':');
-	size_t len;
-	long v;
-
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		start = spec + 1;
-		len = (size_t)(close - start);
-		*port = close + 2;
-	} else if (colon) {
-		if (memchr(spec, ':', (size_t)(colon - spec)))
-			return -EINVAL;	/* bare IPv6: the port would be ambiguous */
-		len = (size_t)(colon - spec);
-		*port = colon + 1;
-		if (!len)
-			start = "0.0.0.0", len = 7;
-	} else {
-		start = "127.0.0.1", len = 9;
-		*port = spec;
-	}
-	if (!len || len >= host_size || parse_long(*port, 0, 65535, &v))
-		return -EINVAL;
-	memcpy(host, start, len);
-	host[len] = '\0';
-	return 0;
-}
-
 static int listener_bind(struct receiver *rx, const struct addrinfo *ai)
 {
 	int fd, err, one = 1;
@@ -1997,11 +2036,11 @@ static void summary_print(struct receiver *rx)
 
 	if (rx->nkeys)
 		log_info(rx, "stopping (%s): %lu requests, signatures %lu valid, %lu invalid, "
-			 "%lu missing; %lu refused as malformed", why, rx->seq, rx->n_sig[SIG_VALID],
+			 "%lu missing; %lu refused without a line", why, rx->seq, rx->n_sig[SIG_VALID],
 			 rx->n_sig[SIG_INVALID], rx->n_sig[SIG_MISSING], rx->n_rejected);
 	else
 		log_info(rx, "stopping (%s): %lu requests, signatures unchecked; "
-			 "%lu refused as malformed", why, rx->seq, rx->n_rejected);
+			 "%lu refused without a line", why, rx->seq, rx->n_rejected);
 }
 
 int main(int argc, char **argv)

@@ -16,7 +16,8 @@ cat >"$WORK/config.json" <<JSON
     "agent-7":   {"webhook_enabled": true,  "webhook_events": ["agent.step.failed"]},
     "agent-off": {"webhook_enabled": false, "webhook_events": ["*"]}
   },
-  "default_agent": {"webhook_enabled": false}
+  "default_agent": {"webhook_enabled": false},
+  "control_socket": "$CTL_SOCKET"
 }
 JSON
 start_collector "$WORK/config.json"

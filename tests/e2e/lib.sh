@@ -36,6 +36,8 @@ e2e_setup() {
 	trap e2e_cleanup EXIT
 	cp "$BUILD/probehook-demo-agent" "$WORK/agent"
 	AGENT="$WORK/agent"
+	CTL_SOCKET="$WORK/ctl.sock" # each collector its own control socket
+	export PROBEHOOK_SOCKET="$CTL_SOCKET"
 }
 
 # wait_until TIMEOUT_S CMD... : poll CMD every 50 ms
@@ -95,7 +97,8 @@ simple_config() {
 {
   "targets": [ {"path": "$AGENT"} ],
   "endpoints": [ $endpoints ],
-  "default_agent": {"webhook_enabled": true}
+  "default_agent": {"webhook_enabled": true},
+  "control_socket": "$CTL_SOCKET"
 }
 JSON
 }

@@ -99,13 +99,16 @@ def _json_default(obj):
     return str(obj)
 
 
+# One encoder for all calls: json.dumps() with options builds a new one each time (~2 us).
+_ENCODER = json.JSONEncoder(default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
 def _json(value):
     """JSON text for a JSON argument.  str/bytes are taken as JSON text already (an
     LLM's tool-call arguments usually are); None becomes JSON null in the library."""
     if value is None or isinstance(value, (str, bytes)):
         return _text(value)
-    text = json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
-    return _text(text)
+    return _text(_ENCODER.encode(value))
 
 
 def _time_ns(value):
@@ -154,7 +157,7 @@ def _warn_once(key, message, stacklevel):
 def _failed(event_type, exc):
     global _errors
     _errors += 1
-    _warn_once("error", f"dropped a {event_type} event ({type(exc).__name__}: {exc}); "
+    _warn_once("error", f"{event_type} event dropped ({type(exc).__name__}: {exc}); "
                         "further errors are only counted (probehook.errors())",
                stacklevel=4)  # _failed <- _fire <- the event function <- its caller
 
@@ -167,7 +170,9 @@ def _candidates():
     env = os.environ.get("PROBEHOOK_LIB")
     if env:
         return [env]
-    found = [str(pathlib.Path(__file__).resolve().parents[3] / "build" / "libprobehook.so")]
+    pkg = pathlib.Path(__file__).resolve().parent  # <repo>/probes/python/probehook in a checkout
+    in_tree = pkg.parent.name == "python" and pkg.parent.parent.name == "probes"
+    found = [str(pkg.parents[2] / "build" / "libprobehook.so")] if in_tree else []
     system = ctypes.util.find_library("probehook")
     return found + ([system] if system else []) + ["libprobehook.so.0"]
 
@@ -294,7 +299,7 @@ def _init():
     try:
         lib, path = _load()
         funcs = _bind_functions(lib)
-    except (OSError, AttributeError) as exc:
+    except Exception as exc:  # missing, wrong version, not a library: all mean "off"
         _warn_once("load", f"libprobehook.so not loaded, events are no-ops: {exc}", 3)
         return
     try:

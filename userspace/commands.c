@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the control socket's requests mean.  Each request is a JSON object
+ * with "cmd"; each reply has "ok" and either the result or "error".
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "collector.h"
+#include "log.h"
+#include "procscan.h"
+#include "timefmt.h"
+
+#define DISCOVERY_MAX_PIDS 64
+
+static const char *str_arg(const cJSON *request, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(request, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+static cJSON *ok_reply(void)
+{
+	cJSON *reply = cJSON_CreateObject();
+
+	cJSON_AddTrueToObject(reply, "ok");
+	return reply;
+}
+
+/* Scheme, host and path only: a query string may carry a token. */
+static void add_safe_url(cJSON *obj, const char *url)
+{
+	size_t len = strcspn(url, "?#");
+	char *safe = strndup(url, len);
+
+	cJSON_AddStringToObject(obj, "url", safe ? safe : "");
+	free(safe);
+}
+
+static cJSON *status_probes(struct collector *c, uint64_t now)
+{
+	struct ph_probe_stats stats[PROBEHOOK_EVENT_COUNT] = { 0 };
+	cJSON *probes = cJSON_CreateArray();
+
+	attach_read_stats(&c->bpf, stats);
+	for (unsigned int id = 0; id < PROBEHOOK_EVENT_COUNT; id++) {
+		const struct event_override *o = &c->runtime.events[id];
+		cJSON *p = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(p, "event", catalog_by_id(id)->type);
+		cJSON_AddStringToObject(p, "mode", event_mode_name(o->mode));
+		cJSON_AddBoolToObject(p, "attached", attach_is_attached(&c->bpf, id));
+		cJSON_AddNumberToObject(p, "hits", (double)stats[id].hits);
+		cJSON_AddNumberToObject(p, "drops", (double)stats[id].drops);
+		if (o->revert_at_ms) {
+			cJSON_AddStringToObject(p, "reverts_to", event_mode_name(o->revert_mode));
+			cJSON_AddNumberToObject(p, "reverts_in_ms",
+						(double)(o->revert_at_ms > now ? o->revert_at_ms - now : 0));
+		}
+		cJSON_AddItemToArray(probes, p);
+	}
+	return probes;
+}
+
+static cJSON *status_targets(struct collector *c)
+{
+	cJSON *targets = cJSON_CreateArray();
+
+	for (size_t t = 0; t < c->cfg.target_count; t++) {
+		const struct config_target *target = &c->cfg.targets[t];
+		pid_t pids[DISCOVERY_MAX_PIDS];
+		cJSON *obj = cJSON_CreateObject(), *list = cJSON_CreateArray();
+		unsigned int attached = 0;
+		int found;
+
+		for (unsigned int id = 0; id < PROBEHOOK_EVENT_COUNT; id++)
+			attached += attach_target_has(&c->bpf, t, id);
+		cJSON_AddStringToObject(obj, "path", target->path);
+		if (target->pid > 0)
+			cJSON_AddNumberToObject(obj, "pid", target->pid);
+		cJSON_AddNumberToObject(obj, "probes_attached", attached);
+		/* the processes this target reaches right now */
+		found = procscan_mapping(target->path, pids, DISCOVERY_MAX_PIDS);
+		for (int i = 0; i < found && i < DISCOVERY_MAX_PIDS; i++)
+			if (target->pid <= 0 || pids[i] == target->pid)
+				cJSON_AddItemToArray(list, cJSON_CreateNumber(pids[i]));
+		cJSON_AddItemToObject(obj, "processes", list);
+		cJSON_AddItemToArray(targets, obj);
+	}
+	return targets;
+}
+
+static cJSON *status_endpoints(struct collector *c)
+{
+	cJSON *endpoints = cJSON_CreateArray();
+
+	for (size_t e = 0; e < c->deliver.endpoint_count; e++) {
+		const struct endpoint_state *ep = c->deliver.endpoints[e];
+		cJSON *obj = cJSON_CreateObject();
+		cJSON_AddStringToObject(obj, "id", ep->cfg->id);
+		add_safe_url(obj, ep->cfg->url);
+		cJSON_AddNumberToObject(obj, "queued", (double)deliver_ready_count(ep));
+		cJSON_AddNumberToObject(obj, "in_flight", ep->in_flight);
+		cJSON_AddNumberToObject(obj, "attempts", (double)ep->attempts);
+		cJSON_AddNumberToObject(obj, "delivered", (double)ep->delivered);
+		cJSON_AddNumberToObject(obj, "failed", (double)ep->failed);
+		cJSON_AddItemToArray(endpoints, obj);
+	}
+	return endpoints;
+}
+
+static cJSON *status_counters(struct collector *c)
+{
+	cJSON *n = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(n, "records", (double)c->n.records);
+	cJSON_AddNumberToObject(n, "malformed", (double)c->n.malformed);
+	cJSON_AddNumberToObject(n, "matched", (double)c->n.matched);
+	cJSON_AddNumberToObject(n, "unmatched", (double)c->n.unmatched);
+	cJSON_AddNumberToObject(n, "queue_full", (double)c->n.queue_full);
+	cJSON_AddNumberToObject(n, "pending_deliveries", (double)c->deliver.pending);
+	cJSON_AddNumberToObject(n, "delivered", (double)c->deliver.delivered);
+	cJSON_AddNumberToObject(n, "failed", (double)c->deliver.failed);
+	cJSON_AddNumberToObject(n, "control_refused", (double)c->control.refused);
+	return n;
+}
+
+static cJSON *status_agents(struct collector *c)
+{
+	cJSON *agents = cJSON_CreateObject();
+
+	for (size_t i = 0; i < c->runtime.agent_count; i++)
+		cJSON_AddBoolToObject(agents, c->runtime.agents[i].agent_id,
+				      c->runtime.agents[i].enabled);
+	return agents;
+}
+
+static void cmd_status(struct collector *c, struct control_client *cl)
+{
+	uint64_t now = now_ms();
+	cJSON *reply = ok_reply();
+
+	cJSON_AddStringToObject(reply, "version", PROBEHOOK_VERSION);
+	cJSON_AddNumberToObject(reply, "pid", getpid());
+	cJSON_AddNumberToObject(reply, "uptime_ms", (double)(now - c->started_ms));
+	cJSON_AddStringToObject(reply, "config", c->config_path ? c->config_path : "(built-in)");
+	cJSON_AddItemToObject(reply, "probes", status_probes(c, now));
+	cJSON_AddItemToObject(reply, "targets", status_targets(c));
+	cJSON_AddItemToObject(reply, "endpoints", status_endpoints(c));
+	cJSON_AddItemToObject(reply, "agent_overrides", status_agents(c));
+	cJSON_AddItemToObject(reply, "counters", status_counters(c));
+	control_reply(cl, reply);
+}
+
+static void cmd_event_mode(struct collector *c, struct control_client *cl, const cJSON *request,
+			   enum event_mode mode)
+{
+	const char *type = str_arg(request, "event");
+	const cJSON *for_ms = cJSON_GetObjectItemCaseSensitive(request, "for_ms");
+	const struct catalog_event *ev = type ? catalog_by_type(type) : NULL;
+	uint64_t duration = 0;
+	cJSON *reply;
+	int err;
+
+	if (!ev) {
+		control_error(cl, "unknown event type \"%s\"", type ? type : "");
+		return;
+	}
+	if (for_ms) {
+		if (!cJSON_IsNumber(for_ms) || for_ms->valuedouble < 1 ||
+		    for_ms->valuedouble > 30.0 * 86400 * 1000) {
+			control_error(cl, "for_ms: must be a number of milliseconds, up to 30 days");
+			return;
+		}
+		duration = (uint64_t)for_ms->valuedouble;
+	}
+	runtime_set_event(&c->runtime, ev->id, mode, duration, now_ms());
+	err = collector_sync_probes(c, false);
+	collector_arm_revert(c);
+	if (err) {
+		control_error(cl, "%s: %s", ev->type, strerror(-err));
+		return;
+	}
+	log_info("control: %s %s%s", ev->type, event_mode_name(mode), duration ? " (timed)" : "");
+	reply = ok_reply();
+	cJSON_AddStringToObject(reply, "event", ev->type);
+	cJSON_AddStringToObject(reply, "mode", event_mode_name(mode));
+	cJSON_AddBoolToObject(reply, "attached", attach_is_attached(&c->bpf, ev->id));
+	control_reply(cl, reply);
+}
+
+static void cmd_agent(struct collector *c, struct control_client *cl, const cJSON *request)
+{
+	const char *agent = str_arg(request, "agent");
+	const cJSON *enabled = cJSON_GetObjectItemCaseSensitive(request, "enabled");
+	cJSON *reply;
+	int err;
+
+	if (!agent || !*agent || !cJSON_IsBool(enabled)) {
+		control_error(cl, "agent: needs \"agent\" (a string) and \"enabled\" (a boolean)");
+		return;
+	}
+	err = runtime_set_agent(&c->runtime, &c->cfg, agent, cJSON_IsTrue(enabled));
+	if (!err)
+		err = collector_sync_probes(c, false);
+	if (err) {
+		control_error(cl, "agent %s: %s", agent, strerror(-err));
+		return;
+	}
+	log_info("control: agent %s webhooks %s", agent, cJSON_IsTrue(enabled) ? "on" : "off");
+	reply = ok_reply();
+	cJSON_AddStringToObject(reply, "agent", agent);
+	cJSON_AddBoolToObject(reply, "enabled", cJSON_IsTrue(enabled));
+	control_reply(cl, reply);
+}
+
+static void cmd_reload(struct collector *c, struct control_client *cl)
+{
+	char err[512];
+
+	if (collector_reload(c, err, sizeof(err)))
+		control_error(cl, "reload: %s", err);
+	else
+		control_reply(cl, ok_reply());
+}
+
+void commands_handle(void *ctx, struct control_client *cl, const cJSON *request)
+{
+	struct collector *c = ctx;
+	const char *cmd = str_arg(request, "cmd");
+
+	if (!cmd)
+		control_error(cl, "missing \"cmd\"");
+	else if (strcmp(cmd, "status") == 0)
+		cmd_status(c, cl);
+	else if (strcmp(cmd, "enable") == 0)
+		cmd_event_mode(c, cl, request, EVENT_ON);
+	else if (strcmp(cmd, "disable") == 0)
+		cmd_event_mode(c, cl, request, EVENT_OFF);
+	else if (strcmp(cmd, "auto") == 0)
+		cmd_event_mode(c, cl, request, EVENT_AUTO);
+	else if (strcmp(cmd, "agent") == 0)
+		cmd_agent(c, cl, request);
+	else if (strcmp(cmd, "reload") == 0)
+		cmd_reload(c, cl);
+	else if (strcmp(cmd, "tail") == 0) {
+		control_reply(cl, ok_reply());
+		control_start_tail(cl);
+	} else
+		control_error(cl, "unknown command \"%s\"", cmd);
+}
