@@ -164,6 +164,16 @@ fail:
 	return NULL;
 }
 
+char *event_agent_id(const struct decoded_event *ev)
+{
+	const struct decoded_arg *arg = &ev->args[0];
+	int replaced;
+
+	if (arg->state != ARG_OK && arg->state != ARG_TRUNCATED)
+		return NULL;
+	return utf8_sanitize(arg->text, arg->len, &replaced);
+}
+
 void event_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_ID_LEN])
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];

@@ -23,6 +23,10 @@
 /* The event object, or NULL when out of memory. */
 cJSON *event_build(const struct decoded_event *ev, int64_t boot_to_unix_ns);
 
+/* The agent id as the event's data.agent_id will carry it (UTF-8 sanitised),
+ * malloc'ed; NULL when the argument was NULL or unreadable. */
+char *event_agent_id(const struct decoded_event *ev);
+
 /*
  * The webhook-id: derived from the record's identity (boot, pid, seq, time,
  * probe), so the same record read twice yields the same id and receivers

@@ -27,72 +27,83 @@
 
 #define TICK_MS 100             /* safety-net ring poll, clock re-sync */
 #define LINGER_MS 1             /* re-read the ring this soon after a read that found records */
-static void free_old_configs(struct collector *c);
 #define SHUTDOWN_GRACE_MS 5000  /* time to finish in-flight deliveries on exit */
+
+static void free_old_configs(struct collector *c);
 
 /* ---- the ring buffer: one record in, deliveries out ------------------------------------- */
 
-static const char *agent_of(const cJSON *event)
+static bool any_endpoint_wants(const struct collector *c, const char *type, const char *agent)
 {
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(event, "data");
-	const cJSON *agent = cJSON_GetObjectItemCaseSensitive(data, "agent_id");
-
-	return cJSON_IsString(agent) ? agent->valuestring : NULL;
+	for (size_t e = 0; e < c->cfg.endpoint_count; e++)
+		if (match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent))
+			return true;
+	return false;
 }
 
+/* Submit one payload to every endpoint that wants it. */
+static int submit_matching(struct collector *c, const char *type, const char *agent,
+			   struct payload *p)
+{
+	for (size_t e = 0; e < c->cfg.endpoint_count; e++) {
+		int err;
+
+		if (!match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent))
+			continue;
+		err = deliver_submit(&c->deliver, e, p);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Match first, on the agent id alone: an event nobody wants (and nobody
+ * tails) is counted and dropped without building any JSON.
+ */
 static int route_event(struct collector *c, const struct decoded_event *ev)
 {
 	const char *type = ev->def->type;
+	char *agent = event_agent_id(ev), *body = NULL;
+	bool wanted = any_endpoint_wants(c, type, agent);
 	struct payload *p = NULL;
 	char id[EVENT_ID_LEN];
-	cJSON *event;
-	char *body = NULL;
-	int err = 0, wanted = 0;
+	cJSON *event = NULL;
+	int err = 0;
 
-	if (c->deliver.pending >= c->cfg.queue_max) {
+	if (!wanted) {
+		c->n.unmatched++;
+		if (!c->control.tailing)
+			goto out;
+	} else if (c->deliver.pending >= c->cfg.queue_max) {
 		/* memory is bounded; the count says what this cost */
 		if (c->n.queue_full++ == 0)
 			log_warn("delivery queue full (queue_max %u): dropping events until it drains",
 				 c->cfg.queue_max);
-		return -ENOBUFS;
+		err = -ENOBUFS;
+		goto out;
 	}
 	event = event_build(ev, c->boot_to_unix_ns);
-	if (!event) {
+	body = event ? cJSON_PrintUnformatted(event) : NULL;
+	if (!body) {
 		c->n.build_failures++;
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out;
 	}
+	/* the live view shows every event, wanted by an endpoint or not */
+	if (c->control.tailing)
+		control_tail_line(&c->control, body, strlen(body));
+	if (!wanted)
+		goto out;
 	event_id(ev->rec, c->boot_id, id);
-	if (c->control.tailing) {
-		/* the live view shows every event, wanted by an endpoint or not */
-		body = cJSON_PrintUnformatted(event);
-		if (body)
-			control_tail_line(&c->control, body, strlen(body));
-	}
-	for (size_t e = 0; e < c->cfg.endpoint_count; e++) {
-		if (!match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent_of(event)))
-			continue;
-		if (!p) {
-			if (!body)
-				body = cJSON_PrintUnformatted(event);
-			p = body ? payload_new(id, body, strlen(body)) : NULL;
-			if (!p) {
-				err = -ENOMEM;
-				c->n.build_failures++;
-				break;
-			}
-		}
-		wanted = 1;
-		err = deliver_submit(&c->deliver, e, p);
-		if (err)
-			break;
-	}
-	if (wanted)
-		c->n.matched++;
-	else if (!err)
-		c->n.unmatched++;
+	p = payload_new(id, body, strlen(body));
+	err = p ? submit_matching(c, type, agent, p) : -ENOMEM;
+	c->n.matched++;
+out:
 	payload_put(p);
 	free(body);
 	cJSON_Delete(event);
+	free(agent);
 	return err;
 }
 

@@ -199,6 +199,28 @@ static void test_event_id(void)
 	free(rec);
 }
 
+static void test_agent_id(void)
+{
+	const struct test_arg ok[] = { { .text = "agent-\xff" }, { .text = "t" } };
+	const struct test_arg null[] = { { .text = NULL }, { .text = "t" } };
+	struct decoded_event ev;
+	struct ph_record *rec;
+	char *agent;
+	size_t size;
+
+	/* matching sees the same agent id the body will carry */
+	rec = build_record(3, ok, &size);
+	CHECK(decode_record(rec, size, &ev, NULL) == 0);
+	agent = event_agent_id(&ev);
+	CHECK_STR_EQ(agent, "agent-\xef\xbf\xbd");
+	free(agent);
+	free(rec);
+	rec = build_record(3, null, &size);
+	CHECK(decode_record(rec, size, &ev, NULL) == 0);
+	CHECK(event_agent_id(&ev) == NULL);
+	free(rec);
+}
+
 static void test_rfc3339(void)
 {
 	char out[RFC3339_LEN];
@@ -218,6 +240,7 @@ int main(void)
 	test_hostile_strings();
 	test_utf8_sanitize();
 	test_event_id();
+	test_agent_id();
 	test_rfc3339();
 	return check_summary("test_event");
 }
