@@ -461,12 +461,12 @@ static int on_frame(void *ctx, uint8_t type, const uint8_t *p, size_t len, uint6
 	return item_add(dl, &r, off, FRAME_HEAD_LEN + len);
 }
 
-static int open_file(struct deadletter *dl)
+static int open_file(struct deadletter *dl, const char *dir)
 {
 	struct frame_file ff;
 	int ret;
 
-	ret = frame_scan(dl->dirfd, DEADLETTER_FILE, &dl_format, on_frame, dl, &ff);
+	ret = frame_scan(dl->dirfd, dir, DEADLETTER_FILE, &dl_format, on_frame, dl, &ff);
 	dl->st.torn_regions = ff.torn_regions;
 	dl->st.torn_bytes = ff.torn_bytes;
 	if (ret == -ENOENT || (!ret && ff.set_aside)) {
@@ -503,7 +503,7 @@ int deadletter_open(struct deadletter **out, const struct deadletter_options *o)
 		ret = dl->dirfd < 0 ? -errno : 0;
 	}
 	if (!ret)
-		ret = open_file(dl);
+		ret = open_file(dl, o->dir);
 	if (ret) {
 		log_error("dead letters in %s: %s", o->dir, strerror(-ret));
 		deadletter_close(dl);

@@ -136,8 +136,9 @@ static size_t resync(const uint8_t *map, size_t size, size_t from, const struct 
 }
 
 /* Set aside map[off, end); cut the file there when nothing valid follows. */
-static void set_aside_region(int dirfd, int fd, const char *name, const uint8_t *map, size_t off,
-			     size_t end, bool at_end, struct frame_file *out)
+static void set_aside_region(int dirfd, int fd, const char *dir, const char *name,
+			     const uint8_t *map, size_t off, size_t end, bool at_end,
+			     struct frame_file *out)
 {
 	char torn[NAME_MAX + 1];
 	int ret;
@@ -149,23 +150,24 @@ static void set_aside_region(int dirfd, int fd, const char *name, const uint8_t 
 		ret = copy_aside(dirfd, torn, map + off, end - off);
 	if (ret) {
 		/* Keep the bytes where they are: skipping them is enough to go on. */
-		log_warn("%s: %zu bad bytes at offset %zu could not be set aside (%s); skipped",
-			 name, end - off, off, strerror(-ret));
+		log_warn("%s/%s: %zu bad bytes at offset %zu could not be set aside (%s); "
+			 "skipped", dir, name, end - off, off, strerror(-ret));
 		return;
 	}
 	if (at_end && (ftruncate(fd, (off_t)off) || fsync(fd))) {
-		log_warn("%s: cutting the torn tail at offset %zu failed: %s", name, off,
+		log_warn("%s/%s: cutting the torn tail at offset %zu failed: %s", dir, name, off,
 			 strerror(errno));
 		return;
 	}
 	if (at_end)
 		out->size = off;
-	log_warn("%s: %zu bad bytes at offset %zu set aside as %s; %s", name, end - off, off, torn,
-		 at_end ? "file cut there" : "the valid records after them are kept");
+	log_warn("%s/%s: %zu bad bytes at offset %zu set aside as %s; %s", dir, name, end - off,
+		 off, torn, at_end ? "file cut there" : "the valid records after them are kept");
 }
 
 /* A file without a valid header: nothing in it can be trusted to be ours. */
-static int set_aside_file(int dirfd, const char *name, size_t size, struct frame_file *out)
+static int set_aside_file(int dirfd, const char *dir, const char *name, size_t size,
+			  struct frame_file *out)
 {
 	char torn[NAME_MAX + 1];
 	int ret;
@@ -173,7 +175,7 @@ static int set_aside_file(int dirfd, const char *name, size_t size, struct frame
 	out->set_aside = true;
 	if (size == 0) {
 		/* created, then a crash before the header reached the disk */
-		log_info("%s: empty, removed", name);
+		log_info("%s/%s: empty, removed", dir, name);
 		return unlinkat(dirfd, name, 0) ? -errno : 0;
 	}
 	out->torn_regions++;
@@ -183,13 +185,13 @@ static int set_aside_file(int dirfd, const char *name, size_t size, struct frame
 		return ret;
 	if (renameat(dirfd, name, dirfd, torn))
 		return -errno;
-	log_warn("%s: no valid header; the whole file (%zu bytes) set aside as %s", name, size,
-		 torn);
+	log_warn("%s/%s: no valid header; the whole file (%zu bytes) set aside as %s", dir, name,
+		 size, torn);
 	return 0;
 }
 
-int frame_scan(int dirfd, const char *name, const struct frame_format *fmt, frame_fn fn,
-	       void *ctx, struct frame_file *out)
+int frame_scan(int dirfd, const char *dir, const char *name, const struct frame_format *fmt,
+	       frame_fn fn, void *ctx, struct frame_file *out)
 {
 	const uint8_t *payload, *map = NULL;
 	size_t size = 0, off, n, len, next;
@@ -221,10 +223,10 @@ int frame_scan(int dirfd, const char *name, const struct frame_format *fmt, fram
 	}
 	ret = header_decode(map, size, fmt, out);
 	if (ret == -EPROTONOSUPPORT)
-		log_error("%s: written by a newer probehook (format version %u); not touching it",
-			  name, get_le32(map + 8));
+		log_error("%s/%s: written by a newer probehook (format version %u); not "
+			  "touching it", dir, name, get_le32(map + 8));
 	if (ret == -EBADMSG)
-		ret = set_aside_file(dirfd, name, size, out);
+		ret = set_aside_file(dirfd, dir, name, size, out);
 	if (ret || out->set_aside)
 		goto out;
 	for (off = FRAME_HEADER_LEN; off < size; off += n) {
@@ -237,7 +239,7 @@ int frame_scan(int dirfd, const char *name, const struct frame_format *fmt, fram
 			continue;
 		}
 		next = resync(map, size, off + 1, fmt);
-		set_aside_region(dirfd, fd, name, map, off, next, next == size, out);
+		set_aside_region(dirfd, fd, dir, name, map, off, next, next == size, out);
 		n = next - off;
 	}
 out:

@@ -940,7 +940,7 @@ static int scan_segments(struct spool *sp)
 		sp->segs[sp->nseg++] = (struct spool_segment){ .id = ids[i] };
 		sp->scan_segment = ids[i];
 		segment_name(name, ids[i]);
-		ret = frame_scan(sp->dirfd, name, &spool_format, on_frame, sp, &ff);
+		ret = frame_scan(sp->dirfd, sp->dir, name, &spool_format, on_frame, sp, &ff);
 		rec->segments++;
 		rec->torn_regions += ff.torn_regions;
 		rec->torn_bytes += ff.torn_bytes;
@@ -1092,8 +1092,8 @@ int spool_open(struct spool **out, const struct spool_options *o, struct spool_r
 	sp->st.torn_bytes = rec->torn_bytes;
 	sp->rec = NULL;
 	if (rec->torn_regions || rec->pending)
-		log_info("spool %s: %" PRIu64 " events pending (%" PRIu64 " deliveries), %" PRIu64
-			 " bad stretches set aside (%" PRIu64 " bytes)", sp->dir, rec->events,
+		log_info("spool %s: %" PRIu64 " events pending (%" PRIu64 " deliveries); bad "
+			 "stretches set aside: %" PRIu64 " (%" PRIu64 " bytes)", sp->dir, rec->events,
 			 rec->pending, rec->torn_regions, rec->torn_bytes);
 	*out = sp;
 	return 0;
