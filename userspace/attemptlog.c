@@ -57,12 +57,17 @@ static int open_current(struct attemptlog *al)
 {
 	struct stat st;
 	char last;
+	int ret;
 
 	al->fd = openat(al->dirfd, ATTEMPTLOG_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (al->fd < 0)
 		return -errno;
-	if (fstat(al->fd, &st))
-		return -errno;
+	if (fstat(al->fd, &st)) {
+		ret = -errno;
+		close(al->fd);
+		al->fd = -1;
+		return ret;
+	}
 	al->size = (uint64_t)st.st_size;
 	al->cut_pending = false;
 	/* a line torn by a crash: close it, so the next one starts clean */
@@ -140,7 +145,9 @@ int attemptlog_append(struct attemptlog *al, const struct attempt *a)
 	len = strlen(al->line);
 	al->line[len++] = '\n';
 
-	if (al->size + len > al->file_max && al->size)
+	if (al->fd < 0) /* a rotation could not reopen it: try again */
+		ret = open_current(al);
+	else if (al->size + len > al->file_max && al->size)
 		ret = rotate(al);
 	if (!ret) {
 		iov = (struct iovec){ al->line, len };

@@ -109,18 +109,17 @@ static int buf_reserve(struct deadletter *dl, size_t n)
 	return 0;
 }
 
+static int cmp_id(const void *key, const void *item)
+{
+	uint64_t k = *(const uint64_t *)key, id = ((const struct dl_item *)item)->id;
+
+	return k < id ? -1 : k > id;
+}
+
+/* Entries are in id order: appended with growing ids, removed in place. */
 static struct dl_item *item_find(const struct deadletter *dl, uint64_t id)
 {
-	size_t lo = 0, hi = dl->count, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (dl->items[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < dl->count && dl->items[lo].id == id ? &dl->items[lo] : NULL;
+	return dl->count ? bsearch(&id, dl->items, dl->count, sizeof(*dl->items), cmp_id) : NULL;
 }
 
 static int item_add(struct deadletter *dl, const struct dead_rec *r, uint64_t off,

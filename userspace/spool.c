@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,35 +247,29 @@ static struct spool_pair *pair_at(const struct spool *sp, const struct spool_ent
 	return fifo_at(&sp->pairs, (size_t)(e->pair - sp->pairs.base) + k);
 }
 
+/* Ordering by a leading u64 (sequence or segment number), for qsort and bsearch. */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Entries and segments are sorted by the u64 they start with. */
+_Static_assert(offsetof(struct spool_entry, seq) == 0, "entries are searched by seq");
+_Static_assert(offsetof(struct spool_segment, id) == 0, "segments are searched by id");
+
 static struct spool_entry *entry_find(const struct spool *sp, uint64_t seq)
 {
-	size_t lo = 0, hi = sp->entries.count, mid;
-	struct spool_entry *e;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		e = fifo_at(&sp->entries, mid);
-		if (e->seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	e = lo < sp->entries.count ? fifo_at(&sp->entries, lo) : NULL;
-	return e && e->seq == seq ? e : NULL;
+	if (!sp->entries.count)
+		return NULL;
+	return bsearch(&seq, fifo_at(&sp->entries, 0), sp->entries.count, sp->entries.elem,
+		       cmp_u64);
 }
 
 static struct spool_segment *segment_find(const struct spool *sp, uint64_t id)
 {
-	size_t lo = 0, hi = sp->nseg, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (sp->segs[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < sp->nseg && sp->segs[lo].id == id ? &sp->segs[lo] : NULL;
+	return sp->nseg ? bsearch(&id, sp->segs, sp->nseg, sizeof(*sp->segs), cmp_u64) : NULL;
 }
 
 static struct spool_segment *current(const struct spool *sp)
@@ -453,7 +448,7 @@ static int write_failed(struct spool *sp, int err, const char *what)
 	sp->st.write_errors++;
 	if (episode_fail(&sp->episode)) {
 		segment_name(name, current(sp)->id);
-		log_error("spool %s: %s %s failed: %s; events are not accepted until a write "
+		log_error("spool %s: %s %s: %s; events are not accepted until a write "
 			  "succeeds again", sp->dir, what, name, strerror(-err));
 	}
 	return err;
@@ -504,9 +499,12 @@ static int rotate(struct spool *sp)
 	if (sp->fd >= 0) {
 		/* batch: the previous segment's tail still wants the next sync */
 		if (sp->fsync == SPOOL_FSYNC_BATCH && sp->dirty) {
+			/* two rotations within one sync interval: the older one now */
 			if (sp->unsynced_fd >= 0) {
-				sync_fd(sp, sp->unsynced_fd);
+				ret = sync_fd(sp, sp->unsynced_fd);
 				close(sp->unsynced_fd);
+				if (ret)
+					write_failed(sp, ret, "syncing the segment before");
 			}
 			sp->unsynced_fd = sp->fd;
 			sp->unsynced_id = current(sp)->id;
@@ -584,7 +582,7 @@ static void write_small(struct spool *sp, uint8_t type, size_t meta_len)
 	size_t frame_len = FRAME_HEAD_LEN + meta_len;
 
 	if (sp->bytes + frame_len + FRAME_HEADER_LEN > sp->max_bytes) {
-		write_failed(sp, -ENOSPC, "no room left for a record in");
+		write_failed(sp, -ENOSPC, "no room under spool_max_bytes for a record in");
 		return;
 	}
 	write_frame(sp, type, meta_len, NULL, 0);
@@ -741,28 +739,44 @@ int spool_append_event(struct spool *sp, const char *webhook_id, const char *bod
 	return 0;
 }
 
-int spool_note_attempt(struct spool *sp, uint64_t seq, const char *endpoint_id,
-		       unsigned int attempts, uint64_t next_due_unix_ms)
+/*
+ * Find the pending pair (seq, endpoint_id) and start a record about it in
+ * scratch: seq first, the endpoint id at fixed, its length in the byte
+ * before.  Returns the payload length so far (fixed + id) or an error.
+ */
+static int pair_record(struct spool *sp, uint64_t seq, const char *endpoint_id, size_t fixed,
+		       struct spool_entry **e, struct spool_pair **p)
 {
 	size_t len = endpoint_id ? strnlen(endpoint_id, SPOOL_ID_MAX + 1) : 0;
-	struct spool_entry *e;
-	struct spool_pair *p;
 	uint8_t *m;
 
 	if (!sp || !len || len > SPOOL_ID_MAX)
 		return -EINVAL;
-	p = pair_find(sp, seq, endpoint_id, len, &e);
-	if (!p)
+	*p = pair_find(sp, seq, endpoint_id, len, e);
+	if (!*p)
 		return -ENOENT;
-	if (scratch_reserve(sp, FRAME_HEAD_LEN + ATTEMPT_FIXED + len))
+	if (scratch_reserve(sp, FRAME_HEAD_LEN + fixed + len))
 		return -ENOMEM;
 	m = sp->scratch + FRAME_HEAD_LEN;
 	put_le64(m, seq);
-	put_le64(m + 8, next_due_unix_ms);
-	put_le32(m + 16, attempts);
-	m[20] = (uint8_t)len;
-	memcpy(m + ATTEMPT_FIXED, endpoint_id, len);
-	write_small(sp, REC_ATTEMPT, ATTEMPT_FIXED + len);
+	m[fixed - 1] = (uint8_t)len;
+	memcpy(m + fixed, endpoint_id, len);
+	return (int)(fixed + len);
+}
+
+int spool_note_attempt(struct spool *sp, uint64_t seq, const char *endpoint_id,
+		       unsigned int attempts, uint64_t next_due_unix_ms)
+{
+	struct spool_entry *e;
+	struct spool_pair *p;
+	int len;
+
+	len = pair_record(sp, seq, endpoint_id, ATTEMPT_FIXED, &e, &p);
+	if (len < 0)
+		return len;
+	put_le64(sp->scratch + FRAME_HEAD_LEN + 8, next_due_unix_ms);
+	put_le32(sp->scratch + FRAME_HEAD_LEN + 16, attempts);
+	write_small(sp, REC_ATTEMPT, (size_t)len);
 	p->attempts = attempts;
 	p->next_due_ms = next_due_unix_ms;
 	return 0;
@@ -771,25 +785,17 @@ int spool_note_attempt(struct spool *sp, uint64_t seq, const char *endpoint_id,
 int spool_resolve(struct spool *sp, uint64_t seq, const char *endpoint_id,
 		  enum spool_outcome outcome)
 {
-	size_t len = endpoint_id ? strnlen(endpoint_id, SPOOL_ID_MAX + 1) : 0;
 	struct spool_entry *e;
 	struct spool_pair *p;
-	uint8_t *m;
+	int len;
 
-	if (!sp || !len || len > SPOOL_ID_MAX || outcome < SPOOL_DELIVERED ||
-	    outcome > SPOOL_EVICTED)
+	if (outcome < SPOOL_DELIVERED || outcome > SPOOL_EVICTED)
 		return -EINVAL;
-	p = pair_find(sp, seq, endpoint_id, len, &e);
-	if (!p)
-		return -ENOENT;
-	if (scratch_reserve(sp, FRAME_HEAD_LEN + RESOLVED_FIXED + len))
-		return -ENOMEM;
-	m = sp->scratch + FRAME_HEAD_LEN;
-	put_le64(m, seq);
-	m[8] = (uint8_t)outcome;
-	m[9] = (uint8_t)len;
-	memcpy(m + RESOLVED_FIXED, endpoint_id, len);
-	write_small(sp, REC_RESOLVED, RESOLVED_FIXED + len);
+	len = pair_record(sp, seq, endpoint_id, RESOLVED_FIXED, &e, &p);
+	if (len < 0)
+		return len;
+	sp->scratch[FRAME_HEAD_LEN + 8] = (uint8_t)outcome;
+	write_small(sp, REC_RESOLVED, (size_t)len);
 	resolve_pair(sp, e, p, outcome);
 	delete_resolved(sp);
 	return 0;
@@ -879,13 +885,6 @@ static int parse_segment_name(const char *name, uint64_t *id)
 		return -EINVAL;
 	*id = strtoull(name, NULL, 10);
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* The segment numbers in the directory, sorted. */
@@ -1043,6 +1042,8 @@ int spool_open(struct spool **out, const struct spool_options *o, struct spool_r
 	size_t i;
 	int ret;
 
+	if (!out || !o)
+		return -EINVAL;
 	*out = NULL;
 	if (!rec)
 		rec = &scratch_rec;

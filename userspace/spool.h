@@ -75,7 +75,8 @@ enum spool_outcome {
 	SPOOL_EVICTED, /* dropped: by drop_oldest, or by the caller (endpoint removed) */
 };
 
-/* drop_oldest evicted this pair: the caller drops its delivery. */
+/* drop_oldest evicted this pair: the caller drops its delivery.  Called from
+ * inside spool_append_event(): it must not call back into the spool. */
 typedef void (*spool_evict_fn)(void *ctx, uint64_t seq, const char *endpoint_id);
 
 struct spool_options {
@@ -167,11 +168,13 @@ int spool_open(struct spool **sp, const struct spool_options *o, struct spool_re
 int spool_replay(struct spool *sp, spool_pending_fn fn, void *ctx);
 
 /*
- * Accept an event for endpoint_ids[0..n).  On success *seq names it in later
- * calls.  Errors: -ENOSPC full and refuse_newest (or the event alone is
- * larger than the spool); -ENOSPC/-EFBIG/-EIO the write failed (logged once
- * per episode; the next append tries again); -EINVAL bad arguments.  Nothing
- * was accepted when it fails.
+ * Accept an event for endpoint_ids[0..n) (distinct ids).  On success *seq
+ * names it in later calls; with drop_oldest, on_evict may have been called
+ * first.  Errors, after which nothing was accepted: -ENOSPC full under
+ * refuse_newest (stats: refused); -ENOSPC, -EFBIG, -EIO... the write failed
+ * (stats: write_errors; logged once per episode; the next append tries
+ * again); -EMSGSIZE larger than the spool could ever hold; -EINVAL bad
+ * arguments; -ENOMEM.
  */
 int spool_append_event(struct spool *sp, const char *webhook_id, const char *body, size_t len,
 		       const char *const *endpoint_ids, size_t n, uint64_t *seq);

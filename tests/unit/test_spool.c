@@ -207,6 +207,23 @@ static long long event_frame_len(size_t n_eps, size_t ep_bytes)
 	return FRAME_HEAD_LEN + 24 + 12 + (long long)(n_eps + ep_bytes) + BODY_LEN;
 }
 
+/* A spool holding events 0..n-1, closed again; name gets its oldest segment,
+ * and the return value that segment's size. */
+static long long fill(unsigned int n, const char *const *eps, size_t n_eps, char name[64])
+{
+	struct spool *sp = open_with(SPOOL_FSYNC_NONE, SPOOL_DROP_OLDEST, 8 * MIB, NULL);
+	unsigned int i;
+	uint64_t seq;
+	int ok = 1;
+
+	for (i = 0; i < n; i++)
+		ok &= append(sp, i, eps, n_eps, &seq) == 0;
+	CHECK(ok);
+	spool_close(sp);
+	CHECK(segment_file(0, name) == 0);
+	return tmpdir_file_size(dir, name);
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 static const char *const *eps_for(unsigned int i, size_t *n)
@@ -358,16 +375,9 @@ static void test_torn_tail(void)
 	struct replayed *r;
 	struct spool *sp;
 	unsigned int i;
-	uint64_t seq;
 	int ok = 1;
 
-	sp = open_default(NULL);
-	for (i = 0; i < 20; i++)
-		ok &= append(sp, i, ep_a, 1, &seq) == 0;
-	CHECK(ok);
-	spool_close(sp);
-	CHECK(segment_file(0, name) == 0);
-	size = tmpdir_file_size(dir, name);
+	size = fill(20, ep_a, 1, name);
 	CHECK(size == FRAME_HEADER_LEN + 20 * frame);
 	truncate_file(name, size - 100);
 
@@ -400,21 +410,14 @@ static void test_corrupt_middle(void)
 {
 	long long frame = event_frame_len(1, 3), size;
 	struct spool_recovery rec;
-	struct spool_stats st;
-	char name[64];
+	char name[64], torn_name[64];
 	struct replayed *r;
 	struct spool *sp;
 	unsigned int i;
-	uint64_t seq;
 	int ok = 1;
 
 	/* the last segment */
-	sp = open_default(NULL);
-	for (i = 0; i < 20; i++)
-		ok &= append(sp, i, ep_a, 1, &seq) == 0;
-	spool_close(sp);
-	CHECK(segment_file(0, name) == 0);
-	size = tmpdir_file_size(dir, name);
+	size = fill(20, ep_a, 1, name);
 	flip_byte(name, FRAME_HEADER_LEN + 10 * frame + 300);
 	sp = open_default(&rec);
 	CHECK(rec.torn_regions == 1 && rec.torn_bytes == (uint64_t)frame);
@@ -430,13 +433,8 @@ static void test_corrupt_middle(void)
 	tmpdir_empty(dir);
 
 	/* an older segment, and a damaged length field this time */
-	sp = open_default(NULL);
-	for (i = 0; i < 250; i++)
-		ok &= append(sp, i, ep_a, 1, &seq) == 0;
-	spool_stats(sp, &st);
-	CHECK(st.segments >= 2);
-	spool_close(sp);
-	CHECK(segment_file(0, name) == 0);
+	fill(250, ep_a, 1, name);
+	CHECK(segment_file(1, torn_name) == 0); /* there are two */
 	flip_byte(name, FRAME_HEADER_LEN + 5 * frame + 1);
 	sp = open_default(&rec);
 	CHECK(rec.torn_regions == 1 && rec.pending == 249);
@@ -711,25 +709,19 @@ static void test_fuzz(void)
 	const struct frame_format fmt = { .magic = "PHSPOOL" };
 	struct spool_recovery rec;
 	uint8_t header[FRAME_HEADER_LEN];
-	int iter, mode, ok = 1, recovered_all = 1;
+	int iter, mode, fd, ok = 1, recovered_all = 1;
 	char name[64], path[PATH_MAX];
-	unsigned int i, m;
 	struct replayed *r;
 	struct spool *sp;
 	long long size;
-	uint64_t seq;
+	unsigned int m;
 
 	for (iter = 0; iter < 150; iter++) {
 		mode = iter % 3;
 		m = 0;
 		if (mode < 2) {
 			m = 1 + (unsigned int)(rnd() % 30);
-			sp = open_with(SPOOL_FSYNC_NONE, SPOOL_DROP_OLDEST, 8 * MIB, NULL);
-			for (i = 0; i < m; i++)
-				ok &= append(sp, i, ep_ab, 2, &seq) == 0;
-			spool_close(sp);
-			CHECK(segment_file(0, name) == 0);
-			size = tmpdir_file_size(dir, name);
+			size = fill(m, ep_ab, 2, name);
 			if (mode == 0) /* garbage after the records */
 				write_random(name, size, 1 + rnd() % 4096);
 			else /* garbage over some of them */
@@ -743,9 +735,9 @@ static void test_fuzz(void)
 			if (iter % 2) {
 				frame_header_encode(header, &fmt, 1, 1);
 				file_path(path, name);
-				i = (unsigned int)open(path, O_WRONLY);
-				ok &= pwrite((int)i, header, sizeof(header), 0) == sizeof(header);
-				close((int)i);
+				fd = open(path, O_WRONLY);
+				ok &= pwrite(fd, header, sizeof(header), 0) == sizeof(header);
+				close(fd);
 			}
 		}
 		sp = open_with(SPOOL_FSYNC_NONE, SPOOL_DROP_OLDEST, 8 * MIB, &rec);
