@@ -122,6 +122,13 @@ static cJSON *attempt_json(const struct attempt *a)
 	return o;
 }
 
+static bool id_ok(const char *id)
+{
+	size_t len = id ? strnlen(id, ATTEMPTLOG_ID_MAX + 1) : 0;
+
+	return len && len <= ATTEMPTLOG_ID_MAX;
+}
+
 int attemptlog_append(struct attemptlog *al, const struct attempt *a)
 {
 	struct iovec iov;
@@ -130,9 +137,7 @@ int attemptlog_append(struct attemptlog *al, const struct attempt *a)
 	cJSON *o;
 	int ret;
 
-	if (!al || !a || !a->webhook_id || !a->endpoint_id || !a->webhook_id[0] ||
-	    !a->endpoint_id[0] || strnlen(a->webhook_id, ATTEMPTLOG_ID_MAX + 1) > ATTEMPTLOG_ID_MAX ||
-	    strnlen(a->endpoint_id, ATTEMPTLOG_ID_MAX + 1) > ATTEMPTLOG_ID_MAX ||
+	if (!al || !a || !id_ok(a->webhook_id) || !id_ok(a->endpoint_id) ||
 	    !attempt_outcome_name(a->outcome))
 		return -EINVAL;
 	o = attempt_json(a);

@@ -786,8 +786,8 @@ static int parse_spool(struct parse_ctx *ctx, const cJSON *root, struct config *
 		ret = get_string(ctx, item, "spool_dir", &dir);
 	/* room left for the file names under it */
 	if (!ret && (dir[0] != '/' || strlen(dir) > PATH_MAX - NAME_MAX - 2))
-		ret = fail(ctx, -EINVAL, "spool_dir", "must be an absolute path shorter than %d bytes",
-			   PATH_MAX - NAME_MAX - 1);
+		ret = fail(ctx, -EINVAL, "spool_dir",
+			   "must be an absolute path shorter than %d bytes", PATH_MAX - NAME_MAX - 1);
 	if (!ret)
 		ret = get_bytes(ctx, root, "spool_max_bytes", SPOOL_MAX_BYTES_MIN,
 				&cfg->spool_max_bytes);

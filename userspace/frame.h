@@ -100,9 +100,9 @@ void frame_header_encode(uint8_t out[FRAME_HEADER_LEN], const struct frame_forma
 			 uint64_t file_id, uint64_t first_seq);
 
 /*
- * Scan dirfd/name; dir is dirfd's path, for the log.  A file whose header is short or corrupt is renamed to
- * "torn-<name>-0.bin" (out->set_aside); one of a newer version is refused
- * with -EPROTONOSUPPORT and left alone.  Returns 0, fn's nonzero value, or a
+ * Scan dirfd/name; dir is dirfd's path, for the log.  A file whose header
+ * is short or corrupt is renamed to "torn-<name>-0.bin" (out->set_aside);
+ * one of a newer version is refused with -EPROTONOSUPPORT and left alone.  Returns 0, fn's nonzero value, or a
  * negative errno.  Logs what it sets aside.
  */
 int frame_scan(int dirfd, const char *dir, const char *name, const struct frame_format *fmt,

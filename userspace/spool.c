@@ -618,9 +618,9 @@ static int make_room(struct spool *sp, size_t frame_len, bool *refused)
 			break;
 		if (sp->full_policy == SPOOL_REFUSE_NEWEST) {
 			if (!sp->refusing)
-				log_warn("spool %s full (%" PRIu64 " of %" PRIu64 " bytes): refusing "
-					 "new events until deliveries free space", sp->dir,
-					 sp->bytes, sp->max_bytes);
+				log_warn("spool %s full (%" PRIu64 " of %" PRIu64
+					 " bytes): refusing new events until deliveries free "
+					 "space", sp->dir, sp->bytes, sp->max_bytes);
 			sp->refusing = true;
 			*refused = true;
 			return -ENOSPC;
@@ -720,7 +720,8 @@ int spool_append_event(struct spool *sp, const char *webhook_id, const char *bod
 	frame_len = FRAME_HEAD_LEN + meta_len + len;
 	ret = make_room(sp, frame_len, &refused);
 	if (!ret) {
-		encode_event(sp, sp->next_seq, webhook_id, strlen(webhook_id), len, endpoint_ids, n);
+		encode_event(sp, sp->next_seq, webhook_id, strlen(webhook_id), len, endpoint_ids,
+			     n);
 		ret = write_frame(sp, REC_EVENT, meta_len, body, len);
 	}
 	if (ret) {
@@ -1094,8 +1095,8 @@ int spool_open(struct spool **out, const struct spool_options *o, struct spool_r
 	sp->rec = NULL;
 	if (rec->torn_regions || rec->pending)
 		log_info("spool %s: %" PRIu64 " events pending (%" PRIu64 " deliveries); bad "
-			 "stretches set aside: %" PRIu64 " (%" PRIu64 " bytes)", sp->dir, rec->events,
-			 rec->pending, rec->torn_regions, rec->torn_bytes);
+			 "stretches set aside: %" PRIu64 " (%" PRIu64 " bytes)", sp->dir,
+			 rec->events, rec->pending, rec->torn_regions, rec->torn_bytes);
 	*out = sp;
 	return 0;
 fail:

@@ -83,14 +83,16 @@ static void test_query(void)
 	for (ev = 1; ev <= 10; ev++) {
 		ok &= log_attempt(al, ev, "ops", 1, ATTEMPT_RETRY) == 0;
 		ok &= log_attempt(al, ev, "ops", 2, ATTEMPT_RETRY) == 0;
-		ok &= log_attempt(al, ev, "ops", 3, ev == 7 ? ATTEMPT_DEAD : ATTEMPT_DELIVERED) == 0;
+		ok &= log_attempt(al, ev, "ops", 3,
+				  ev == 7 ? ATTEMPT_DEAD : ATTEMPT_DELIVERED) == 0;
 		ok &= log_attempt(al, ev, "audit", 1, ATTEMPT_DELIVERED) == 0;
 	}
 	CHECK(ok);
 
 	f = query(al, "msg_3", NULL, ATTEMPT_ANY, 0);
 	CHECK(f.count == 4 && f.attempts[0] == 1 && f.attempts[1] == 3 && f.attempts[3] == 1);
-	CHECK(f.count == 4 && f.times[1] > f.times[2] && f.times[2] > f.times[3]); /* newest first */
+	/* newest first */
+	CHECK(f.count == 4 && f.times[1] > f.times[2] && f.times[2] > f.times[3]);
 	/* "msg_1" must not match msg_10 */
 	f = query(al, "msg_1", "ops", ATTEMPT_ANY, 0);
 	CHECK(f.count == 3);
