@@ -21,6 +21,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "attemptlog.h"
+#include "deadletter.h"
 #include "record.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -38,6 +40,8 @@
 #define TIMEOUT_MIN 100u
 #define TIMEOUT_MAX 600000u
 #define TIMEOUT_DEFAULT 15000u
+#define BYTES_MAX (1ull << 50) /* byte counts: exact in a JSON number (a double) */
+#define FSYNC_INTERVAL_MAX 60000u
 
 #define CONFIG_EVENT_TYPE(id, name, type, ...) type,
 static const char *const event_types[] = { PROBEHOOK_EVENTS(CONFIG_EVENT_TYPE) };
@@ -52,7 +56,10 @@ enum pattern_kind { PATTERN_EVENTS, PATTERN_AGENTS };
 
 static const char *const root_keys[] = { "targets", "endpoints", "agents", "default_agent",
 					 "max_arg_bytes", "ring_buffer_bytes", "queue_max",
-					 "control_socket", NULL };
+					 "control_socket", "spool_dir", "spool_max_bytes",
+					 "spool_fsync", "spool_fsync_interval_ms",
+					 "spool_full_policy", "dead_letter_max_bytes",
+					 "attempt_log_max_bytes", NULL };
 static const char *const target_keys[] = { "path", "pid", NULL };
 static const char *const endpoint_keys[] = { "id", "url", "secret", "secrets", "events", "agents",
 					     "allow_private_networks", "max_attempts",
@@ -725,6 +732,83 @@ static int parse_control_socket(struct parse_ctx *ctx, const cJSON *root, struct
 	return dup_string(ctx, "control_socket", path, &cfg->control_socket);
 }
 
+/* A byte count in [min, BYTES_MAX]; *out is left alone when the key is absent. */
+static int get_bytes(struct parse_ctx *ctx, const cJSON *root, const char *key, uint64_t min,
+		     uint64_t *out)
+{
+	const cJSON *item = member(root, key);
+	double v;
+
+	if (!item)
+		return 0;
+	v = cJSON_IsNumber(item) ? item->valuedouble : -1;
+	if (v < (double)min || v > (double)BYTES_MAX || v != (double)(uint64_t)v)
+		return fail(ctx, -EINVAL, key, "must be a byte count from %llu to %llu",
+			    (unsigned long long)min, BYTES_MAX);
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* One of names (indexed by enum value); *out is left alone when the key is absent. */
+static int get_choice(struct parse_ctx *ctx, const cJSON *root, const char *key,
+		      const char *const *names, unsigned int *out)
+{
+	const cJSON *item = member(root, key);
+	char list[128] = "";
+	unsigned int i;
+
+	if (!item)
+		return 0;
+	for (i = 0; names[i]; i++) {
+		if (cJSON_IsString(item) && strcmp(item->valuestring, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+			 i ? ", " : "", names[i]);
+	}
+	return fail(ctx, -EINVAL, key, "must be one of %s", list);
+}
+
+/* Where accepted events wait for delivery, and its bounds. */
+static int parse_spool(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
+{
+	const cJSON *item = member(root, "spool_dir");
+	const char *dir = SPOOL_DIR_DEFAULT;
+	unsigned int fsync = SPOOL_FSYNC_BATCH, full = SPOOL_DROP_OLDEST;
+	int ret = 0;
+
+	cfg->spool_max_bytes = SPOOL_MAX_BYTES_DEFAULT;
+	cfg->spool_fsync_interval_ms = SPOOL_FSYNC_INTERVAL_MS_DEFAULT;
+	cfg->dead_letter_max_bytes = DEADLETTER_MAX_BYTES_DEFAULT;
+	cfg->attempt_log_max_bytes = ATTEMPTLOG_MAX_BYTES_DEFAULT;
+	if (item)
+		ret = get_string(ctx, item, "spool_dir", &dir);
+	/* room left for the file names under it */
+	if (!ret && (dir[0] != '/' || strlen(dir) > PATH_MAX - NAME_MAX - 2))
+		ret = fail(ctx, -EINVAL, "spool_dir",
+			   "must be an absolute path shorter than %d bytes", PATH_MAX - NAME_MAX - 1);
+	if (!ret)
+		ret = get_bytes(ctx, root, "spool_max_bytes", SPOOL_MAX_BYTES_MIN,
+				&cfg->spool_max_bytes);
+	if (!ret)
+		ret = get_choice(ctx, root, "spool_fsync", spool_fsync_names, &fsync);
+	if (!ret)
+		ret = get_uint(ctx, root, "spool_fsync_interval_ms", "", 1, FSYNC_INTERVAL_MAX,
+			       &cfg->spool_fsync_interval_ms);
+	if (!ret)
+		ret = get_choice(ctx, root, "spool_full_policy", spool_full_policy_names, &full);
+	if (!ret)
+		ret = get_bytes(ctx, root, "dead_letter_max_bytes", DEADLETTER_MAX_BYTES_MIN,
+				&cfg->dead_letter_max_bytes);
+	if (!ret)
+		ret = get_bytes(ctx, root, "attempt_log_max_bytes", ATTEMPTLOG_MAX_BYTES_MIN,
+				&cfg->attempt_log_max_bytes);
+	cfg->spool_fsync = (enum spool_fsync)fsync;
+	cfg->spool_full_policy = (enum spool_full_policy)full;
+	return ret ? ret : dup_string(ctx, "spool_dir", dir, &cfg->spool_dir);
+}
+
 static int parse_root(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
 {
 	int ret;
@@ -749,6 +833,8 @@ static int parse_root(struct parse_ctx *ctx, const cJSON *root, struct config *c
 		ret = get_uint(ctx, root, "queue_max", "", 1, QUEUE_MAX, &cfg->queue_max);
 	if (!ret)
 		ret = parse_control_socket(ctx, root, cfg);
+	if (!ret)
+		ret = parse_spool(ctx, root, cfg);
 	return ret;
 }
 
@@ -935,5 +1021,6 @@ void config_free(struct config *cfg)
 	free(cfg->agents);
 	free_agent(&cfg->default_agent);
 	free(cfg->control_socket);
+	free(cfg->spool_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }

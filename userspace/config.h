@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "sign.h"
+#include "spool.h"
 
 #define CONFIG_MAX_SECRETS 4
 #define CONFIG_CONTROL_SOCKET_DEFAULT "/run/probehook/probehookd.sock"
@@ -57,6 +58,14 @@ struct config {
 	unsigned int ring_buffer_bytes;    /* power of two, >= page size */
 	unsigned int queue_max;            /* undelivered events held in memory */
 	char *control_socket;              /* probehookctl's Unix socket */
+	/* durability: the spool, dead letters and the attempt log, all in spool_dir */
+	char *spool_dir;                   /* absolute */
+	uint64_t spool_max_bytes;
+	enum spool_fsync spool_fsync;
+	unsigned int spool_fsync_interval_ms; /* batch: how often to call spool_sync() */
+	enum spool_full_policy spool_full_policy;
+	uint64_t dead_letter_max_bytes;
+	uint64_t attempt_log_max_bytes;
 };
 
 /*

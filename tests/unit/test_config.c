@@ -241,6 +241,27 @@ static const struct error_case error_cases[] = {
 	E(CONFIG("", ", 'queue_max': 0"), "queue_max: must be an integer from 1 to 10000000",
 	  -EINVAL),
 	E(CONFIG("", ", 'queue_max': 1e8"), "queue_max: ", -EINVAL),
+	/* spool, dead letters, attempt log */
+	E(CONFIG("", ", 'spool_dir': 'var/spool'"), "spool_dir: must be an absolute path", -EINVAL),
+	E(CONFIG("", ", 'spool_dir': ''"), "spool_dir: must be a non-empty string", -EINVAL),
+	E(CONFIG("", ", 'spool_dir': 7"), "spool_dir: must be a non-empty string", -EINVAL),
+	E(CONFIG("", ", 'spool_max_bytes': 1048575"),
+	  "spool_max_bytes: must be a byte count from 1048576 to", -EINVAL),
+	E(CONFIG("", ", 'spool_max_bytes': 1e18"), "spool_max_bytes: must be a byte count", -EINVAL),
+	E(CONFIG("", ", 'spool_max_bytes': 1048576.5"), "spool_max_bytes: ", -EINVAL),
+	E(CONFIG("", ", 'spool_max_bytes': '1G'"), "spool_max_bytes: ", -EINVAL),
+	E(CONFIG("", ", 'spool_fsync': 'sometimes'"),
+	  "spool_fsync: must be one of \"batch\", \"always\", \"none\"", -EINVAL),
+	E(CONFIG("", ", 'spool_fsync': true"), "spool_fsync: must be one of", -EINVAL),
+	E(CONFIG("", ", 'spool_fsync_interval_ms': 0"),
+	  "spool_fsync_interval_ms: must be an integer from 1 to 60000", -EINVAL),
+	E(CONFIG("", ", 'spool_full_policy': 'drop_newest'"),
+	  "spool_full_policy: must be one of \"drop_oldest\", \"refuse_newest\"", -EINVAL),
+	E(CONFIG("", ", 'dead_letter_max_bytes': 1000"), "dead_letter_max_bytes: must be a byte count",
+	  -EINVAL),
+	E(CONFIG("", ", 'attempt_log_max_bytes': -1"), "attempt_log_max_bytes: must be a byte count",
+	  -EINVAL),
+	E(CONFIG("", ", 'spool_sync': 'always'"), "(root): unknown key \"spool_sync\"", -EINVAL),
 };
 
 static void test_error_cases(void)
@@ -390,6 +411,42 @@ static void test_options(void)
 	CHECK(cfg.max_arg_bytes == 16);
 	CHECK(cfg.ring_buffer_bytes == 1024u * 1024 * 1024);
 	CHECK(cfg.queue_max == 10000000);
+	config_free(&cfg);
+}
+
+static void test_spool_keys(void)
+{
+	char err[512], *json;
+	struct config cfg;
+	int ret;
+
+	json = q(CONFIG("", ""));
+	ret = config_parse(json, tmpdir, &cfg, err, sizeof(err));
+	free(json);
+	CHECK(ret == 0);
+	CHECK_STR_EQ(cfg.spool_dir, "/var/lib/probehook/spool");
+	CHECK(cfg.spool_max_bytes == 1024ull * 1024 * 1024);
+	CHECK(cfg.spool_fsync == SPOOL_FSYNC_BATCH);
+	CHECK(cfg.spool_fsync_interval_ms == 200);
+	CHECK(cfg.spool_full_policy == SPOOL_DROP_OLDEST);
+	CHECK(cfg.dead_letter_max_bytes == 64ull * 1024 * 1024);
+	CHECK(cfg.attempt_log_max_bytes == 16ull * 1024 * 1024);
+	config_free(&cfg);
+
+	json = q(CONFIG("", ", 'spool_dir': '/srv/probehook', 'spool_max_bytes': 10995116277760,"
+			" 'spool_fsync': 'always', 'spool_fsync_interval_ms': 60000,"
+			" 'spool_full_policy': 'refuse_newest', 'dead_letter_max_bytes': 65536,"
+			" 'attempt_log_max_bytes': 1048576"));
+	ret = config_parse(json, tmpdir, &cfg, err, sizeof(err));
+	free(json);
+	CHECK(ret == 0);
+	CHECK_STR_EQ(cfg.spool_dir, "/srv/probehook");
+	CHECK(cfg.spool_max_bytes == 10ull << 40); /* past 32 bits */
+	CHECK(cfg.spool_fsync == SPOOL_FSYNC_ALWAYS);
+	CHECK(cfg.spool_fsync_interval_ms == 60000);
+	CHECK(cfg.spool_full_policy == SPOOL_REFUSE_NEWEST);
+	CHECK(cfg.dead_letter_max_bytes == 65536);
+	CHECK(cfg.attempt_log_max_bytes == 1048576);
 	config_free(&cfg);
 }
 
@@ -561,6 +618,7 @@ int main(void)
 	test_error_cases();
 	test_example();
 	test_options();
+	test_spool_keys();
 	test_long_values();
 	test_default_json();
 	test_load();
