@@ -106,6 +106,15 @@ e2e_pass() { e2e_check_secrets; e2e_log "PASS: $*"; exit 0; }
 # have_lines FILE N: FILE has at least N lines (for wait_until: evaluated per poll)
 have_lines() { [ "$(count_lines "$1")" -ge "$2" ]; }
 
+# log_count PATTERN: lines of the collector's log holding PATTERN (fixed string)
+log_count() { grep -caF -- "$1" "$WORK/collector.log" || true; }
+
+# have_log_count PATTERN N: at least N such lines (for wait_until)
+have_log_count() { [ "$(log_count "$1")" -ge "$2" ]; }
+
+# collector_rss_kb: the collector's resident memory now
+collector_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$COLLECTOR_PID/status"; }
+
 # free_port: a loopback TCP port nothing listens on (for a receiver started later, or never)
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
