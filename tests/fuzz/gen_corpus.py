@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the seed inputs of the record fuzzers (corpus/decode, corpus/event).
+"""Write the seed inputs of the record and HTTP fuzzers (corpus/decode,
+corpus/event, corpus/receiver_http).
 
 Seeds only give the fuzzer a head start: a few well-formed records of the
 kinds the BPF program writes (bpf/record.h), plus the hostile shapes the
@@ -7,6 +8,9 @@ e2e tests fire.  Crash inputs found later are added to the corpus by hand,
 under names that say what they caught.  Rerun after a record layout change:
     python3 tests/fuzz/gen_corpus.py
 """
+import base64
+import hashlib
+import hmac
 import os
 import struct
 
@@ -81,6 +85,37 @@ SEEDS = {
 }
 
 
+SECRET = base64.b64decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")  # fuzz_receiver_http's --secret
+
+
+def post(body, path=b"/hooks", extra=b"", sign=True, msg_id=b"msg_1", ts=b"1795619405"):
+    """One HTTP/1.1 POST as probehookd sends it, signed like Standard Webhooks."""
+    head = b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    if sign:
+        mac = hmac.new(SECRET, msg_id + b"." + ts + b"." + body, hashlib.sha256).digest()
+        head += (b"webhook-id: " + msg_id + b"\r\nwebhook-timestamp: " + ts +
+                 b"\r\nwebhook-signature: v1," + base64.b64encode(mac) + b"\r\n")
+    head += extra + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    return head + body
+
+
+HTTP_SEEDS = {
+    "signed-post": post(b'{"type":"agent.step.completed","data":{"agent_id":"a"}}'),
+    "pipelined": post(b"{}") + b"\r\n" + post(b"[1,2]", sign=False) + post(b"x", path=b"/q?a=b"),
+    "expect-continue": post(b'{"a":1}', extra=b"Expect: 100-continue\r\n"),
+    "http10-keepalive": post(b"{}", extra=b"Connection: keep-alive\r\n").replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+    "not-utf8": post(b"\xff\xfe\x00binary", path=b"/\xc3\xa9\xff", extra=b"X-Bad: \xc0\xaf\r\n"),
+    "repeated-headers": post(b"{}", extra=b"webhook-signature: v1,AAAA\r\nX-A: 1\r\nX-A: 2\r\n"),
+    "chunked": b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "get": b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n",
+    "http2": b"POST / HTTP/2.0\r\nContent-Length: 0\r\n\r\n",
+    "lf-only": b"POST / HTTP/1.1\nContent-Length: 2\n\n{}",
+    "folded": b"POST / HTTP/1.1\r\nX-A: 1\r\n  folded\r\nContent-Length: 0\r\n\r\n",
+    "conflicting-length": b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    "huge-length": b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+}
+
+
 def write(target, name, data):
     path = os.path.join(HERE, "corpus", target, "seed-" + name)
     with open(path, "wb") as f:
@@ -97,6 +132,8 @@ def main():
     write("decode", "header-only", record(*step)[:128])
     write("decode", "comm-invalid-utf8", record(*step, comm=b"\xff\"\\x\x01"))
     write("decode", "boot-ns-max", record(*step, boot_ns=2**64 - 1))
+    for name, data in HTTP_SEEDS.items():
+        write("receiver_http", name, data)
 
 
 if __name__ == "__main__":

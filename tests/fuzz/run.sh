@@ -15,7 +15,7 @@ TIME=${2:?usage: $0 BUILD_DIR SECONDS [TARGET...]}
 shift 2
 FUZZ_DIR=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config decode event)
+[ ${#targets[@]} -gt 0 ] || targets=(config decode event receiver_http)
 WORK=$(mktemp -d /tmp/probehook-fuzz.XXXXXX)
 failed=()
 
@@ -23,6 +23,7 @@ failed=()
 max_len() {
 	case $1 in
 	decode) echo 20000 ;;
+	receiver_http) echo 16384 ;;
 	*) echo 8192 ;;
 	esac
 }
@@ -43,7 +44,7 @@ for t in "${targets[@]}"; do
 	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$done_line")
 	corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$done_line")
-	printf 'fuzz_%-7s %ss: %s executions (%s/s), coverage %s edges, %s features, corpus %s, %s new, peak RSS %s MB\n' \
+	printf 'fuzz_%-13s %ss: %s executions (%s/s), coverage %s edges, %s features, corpus %s, %s new, peak RSS %s MB\n' \
 		"$t" "$TIME" "$(stat number_of_executed_units "$WORK/$t/log")" \
 		"$(stat average_exec_per_sec "$WORK/$t/log")" "${cov:-?}" "${ft:-?}" "${corp:-?}" \
 		"$(stat new_units_added "$WORK/$t/log")" "$(stat peak_rss_mb "$WORK/$t/log")"
