@@ -37,6 +37,7 @@ struct old_config {
 struct collector {
 	struct config cfg;
 	const char *config_path;   /* NULL: the built-in default */
+	const char *control_socket_flag; /* --control-socket, overriding the config */
 	struct loop loop;
 	struct attach bpf;
 	struct deliver deliver;

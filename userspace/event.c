@@ -28,23 +28,59 @@ static int flag_field(struct event_flags *flags, const char *flag, const char *f
 	return cJSON_AddItemToArray(list, cJSON_CreateString(field)) ? 0 : -ENOMEM;
 }
 
+/* Whether item nests containers more than limit deep (item itself counts). */
+static bool json_deeper_than(const cJSON *item, unsigned int limit)
+{
+	const cJSON *child;
+
+	if (!cJSON_IsArray(item) && !cJSON_IsObject(item))
+		return false;
+	if (limit == 0)
+		return true;
+	cJSON_ArrayForEach(child, item)
+		if (json_deeper_than(child, limit - 1))
+			return true;
+	return false;
+}
+
+/*
+ * A JSON argument embedded as JSON, or NULL (then it goes in as a string).
+ * Only the whole text counts: cJSON would otherwise take "{} junk" as {}.
+ */
+static cJSON *embedded_json(const char *text, const char *field, struct event_flags *flags)
+{
+	cJSON *value = cJSON_ParseWithLengthOpts(text, strlen(text) + 1, NULL, 1);
+
+	if (!value) {
+		flag_field(flags, "invalid_json", field);
+		return NULL;
+	}
+	if (json_deeper_than(value, EVENT_JSON_DEPTH_MAX)) {
+		cJSON_Delete(value);
+		flag_field(flags, "too_deep", field);
+		return NULL;
+	}
+	return value;
+}
+
 static cJSON *text_value(const struct decoded_arg *arg, const char *field, unsigned char kind,
 			 struct event_flags *flags)
 {
 	cJSON *value = NULL;
+	size_t len = arg->len;
 	int replaced;
 	char *text;
 
-	text = utf8_sanitize(arg->text, arg->len, &replaced);
+	/* a character cut by the cap is lost with the rest, not malformed */
+	if (arg->state == ARG_TRUNCATED)
+		len = utf8_complete_len(arg->text, len);
+	text = utf8_sanitize(arg->text, len, &replaced);
 	if (!text)
 		return NULL;
 	if (replaced)
 		flag_field(flags, "invalid_utf8", field);
-	if (kind == PROBEHOOK_ARG_JSON) {
-		value = cJSON_ParseWithLength(text, strlen(text));
-		if (!value)
-			flag_field(flags, "invalid_json", field);
-	}
+	if (kind == PROBEHOOK_ARG_JSON)
+		value = embedded_json(text, field, flags);
 	if (!value)
 		value = cJSON_CreateString(text);
 	free(text);
@@ -130,12 +166,20 @@ cJSON *event_build(const struct decoded_event *ev, int64_t boot_to_unix_ns)
 	struct event_flags flags = { NULL };
 	char stamp[RFC3339_LEN];
 	cJSON *event, *data;
+	int64_t unix_ns;
 	unsigned int i;
 
 	event = cJSON_CreateObject();
 	if (!event)
 		return NULL;
-	rfc3339_from_unix_ns((int64_t)ev->rec->boot_ns + boot_to_unix_ns, stamp);
+	/* The kernel's boot clock cannot be near 2^63, but a record's bytes are
+	 * checked, not trusted: an impossible time is flagged, never overflowed. */
+	if (ev->rec->boot_ns > INT64_MAX ||
+	    __builtin_add_overflow((int64_t)ev->rec->boot_ns, boot_to_unix_ns, &unix_ns)) {
+		unix_ns = 0;
+		flag_field(&flags, "out_of_range", "timestamp");
+	}
+	rfc3339_from_unix_ns(unix_ns, stamp);
 	if (!cJSON_AddStringToObject(event, "type", def->type) ||
 	    !cJSON_AddStringToObject(event, "timestamp", stamp) ||
 	    !(data = cJSON_AddObjectToObject(event, "data")))

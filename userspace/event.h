@@ -4,8 +4,10 @@
  *   {"type", "timestamp", "data": {agent_id, payload fields},
  *    "source": {"pid", "tid", "comm", "seq"}, "flags": {...}}
  * "flags" appears only when an argument was truncated, unreadable, not
- * valid UTF-8 (bytes replaced by U+FFFD), not valid JSON (embedded as a
- * string instead) or out of range; each lists the affected fields.
+ * valid UTF-8 (bytes replaced by U+FFFD), not valid JSON or nested deeper
+ * than EVENT_JSON_DEPTH_MAX (both embedded as a string instead) or out of
+ * range; each lists the affected fields ("timestamp" when the record's own
+ * boot time cannot be a real one).
  */
 #ifndef PROBEHOOK_EVENT_H
 #define PROBEHOOK_EVENT_H
@@ -16,6 +18,10 @@
 #include <cjson/cJSON.h>
 
 #include "decode.h"
+
+/* Deeper JSON arguments are embedded as strings: receivers' parsers have
+ * nesting limits (cJSON's is 1000, the whole body included). */
+#define EVENT_JSON_DEPTH_MAX 128
 
 /* "msg_" + 32 hex digits + NUL */
 #define EVENT_ID_LEN 37

@@ -7,10 +7,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#define LOOP_BATCH 64
-
 int loop_init(struct loop *loop)
 {
+	loop->ready_count = 0;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	return loop->epfd < 0 ? -errno : 0;
 }
@@ -41,22 +40,29 @@ int loop_mod(struct loop *loop, struct loop_watch *watch, uint32_t events)
 
 int loop_del(struct loop *loop, struct loop_watch *watch)
 {
+	/* whatever epoll says (EBADF when the fd was closed first), its
+	 * pending events go: the caller may free watch as soon as we return */
+	for (int i = 0; i < loop->ready_count; i++)
+		if (loop->ready[i].data.ptr == watch)
+			loop->ready[i].data.ptr = NULL;
 	return loop_ctl(loop, EPOLL_CTL_DEL, watch, 0);
 }
 
 int loop_run_once(struct loop *loop, int timeout_ms)
 {
-	struct epoll_event ready[LOOP_BATCH];
 	int n, i;
 
-	n = epoll_wait(loop->epfd, ready, LOOP_BATCH, timeout_ms);
+	n = epoll_wait(loop->epfd, loop->ready, LOOP_BATCH, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	loop->ready_count = n;
 	for (i = 0; i < n; i++) {
-		struct loop_watch *watch = ready[i].data.ptr;
+		struct loop_watch *watch = loop->ready[i].data.ptr;
 
-		watch->fn(watch, ready[i].events);
+		if (watch) /* NULL: removed by an earlier callback of this batch */
+			watch->fn(watch, loop->ready[i].events);
 	}
+	loop->ready_count = 0;
 	return n;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 struct loop_watch;
 typedef void (*loop_fn)(struct loop_watch *watch, uint32_t events);
@@ -19,14 +20,25 @@ struct loop_watch {
 	void *data;
 };
 
+#define LOOP_BATCH 64
+
 struct loop {
 	int epfd;
+	/*
+	 * The batch being dispatched.  A callback may remove (and free) other
+	 * watches whose events wait later in it, as curl does when one action
+	 * closes several connections: loop_del() forgets those events.
+	 */
+	struct epoll_event ready[LOOP_BATCH];
+	int ready_count;
 };
 
 int loop_init(struct loop *loop);
 void loop_fini(struct loop *loop);
 int loop_add(struct loop *loop, struct loop_watch *watch, uint32_t events);
 int loop_mod(struct loop *loop, struct loop_watch *watch, uint32_t events);
+/* Stops watching; once it returns, watch is never called again, even for an
+ * event already waiting in the batch being dispatched. */
 int loop_del(struct loop *loop, struct loop_watch *watch);
 /* Wait up to timeout_ms (-1: forever) and dispatch what is ready. */
 int loop_run_once(struct loop *loop, int timeout_ms);

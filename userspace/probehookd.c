@@ -357,7 +357,8 @@ static void free_old_configs(struct collector *c)
 }
 
 /* Settings fixed at start-up keep their running values; say so. */
-static void keep_startup_settings(const struct config *running, struct config *next)
+static void keep_startup_settings(const struct collector *c, const struct config *running,
+				  struct config *next)
 {
 	if (next->ring_buffer_bytes != running->ring_buffer_bytes ||
 	    next->max_arg_bytes != running->max_arg_bytes)
@@ -365,7 +366,8 @@ static void keep_startup_settings(const struct config *running, struct config *n
 	next->ring_buffer_bytes = running->ring_buffer_bytes;
 	next->max_arg_bytes = running->max_arg_bytes;
 	if (strcmp(next->control_socket, running->control_socket) != 0) {
-		log_warn("reload: control_socket takes effect after a restart");
+		if (!c->control_socket_flag)
+			log_warn("reload: control_socket takes effect after a restart");
 		free(next->control_socket);
 		next->control_socket = strdup(running->control_socket);
 	}
@@ -386,7 +388,7 @@ int collector_reload(struct collector *c, char *err, size_t err_size)
 		free(old);
 		return rc;
 	}
-	keep_startup_settings(&c->cfg, &next);
+	keep_startup_settings(c, &c->cfg, &next);
 	if (!next.control_socket || (rc = runtime_apply_agents(&c->runtime, &next)) ||
 	    (rc = deliver_reconfigure(&c->deliver, &next))) {
 		snprintf(err, err_size, "out of memory");
@@ -448,6 +450,7 @@ static void usage(FILE *out)
 		"                     every event to http://127.0.0.1:9000/hooks)\n"
 		"  -n, --check        validate the config, print what is wrong, and exit\n"
 		"  -v, --verbose      log every delivery and libbpf's messages\n"
+		"      --control-socket PATH  probehookctl's socket, instead of the config's\n"
 		"      --keep-capabilities  do not drop capabilities after start-up\n"
 		"  -h, --help         this text\n"
 		"  -V, --version      print the version\n"
@@ -464,6 +467,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },      { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { "keep-capabilities", no_argument, NULL, 'K' },
+		{ "control-socket", required_argument, NULL, 'S' },
 		{ 0 }
 	};
 	struct collector c = { 0 };
@@ -479,6 +483,7 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("probehookd %s\n", PROBEHOOK_VERSION); return 0;
 		case 'K': keep_caps = 1; break;
+		case 'S': c.control_socket_flag = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -489,6 +494,14 @@ int main(int argc, char **argv)
 	}
 	if (load_config(config_path, &c.cfg))
 		return 2;
+	if (c.control_socket_flag) {
+		free(c.cfg.control_socket);
+		c.cfg.control_socket = strdup(c.control_socket_flag);
+		if (!c.cfg.control_socket) {
+			config_free(&c.cfg);
+			return 1;
+		}
+	}
 	if (check) {
 		printf("%s: ok (%zu targets, %zu endpoints, %zu agents)\n",
 		       config_path ? config_path : "built-in config", c.cfg.target_count,

@@ -52,6 +52,47 @@ bool utf8_valid(const char *text, size_t len)
 	return true;
 }
 
+/* Whether the need - have bytes missing from a sequence could complete it:
+ * the first of them is the one with a restricted range (E0, ED, F0, F4). */
+static bool utf8_valid_prefix(const unsigned char *s, size_t have, size_t need)
+{
+	static const unsigned char pads[] = { 0x80, 0x90, 0xa0 };
+	unsigned char buf[4];
+
+	for (size_t p = 0; p < sizeof(pads); p++) {
+		memcpy(buf, s, have);
+		memset(buf + have, pads[p], need - have);
+		if (utf8_sequence_len(buf, need) == need)
+			return true;
+	}
+	return false;
+}
+
+size_t utf8_complete_len(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t back, need;
+
+	for (back = 1; back <= 3 && back <= len; back++) {
+		unsigned char c = s[len - back];
+
+		if ((c & 0xc0) == 0x80)
+			continue; /* a continuation byte: the lead is further back */
+		if ((c & 0xe0) == 0xc0)
+			need = 2;
+		else if ((c & 0xf0) == 0xe0)
+			need = 3;
+		else if ((c & 0xf8) == 0xf0)
+			need = 4;
+		else
+			return len;
+		if (need > back && utf8_valid_prefix(s + len - back, back, need))
+			return len - back;
+		return len;
+	}
+	return len;
+}
+
 char *utf8_sanitize(const char *text, size_t len, int *replaced)
 {
 	static const char replacement[] = "\xef\xbf\xbd";

@@ -14,6 +14,14 @@ size_t utf8_sequence_len(const unsigned char *s, size_t avail);
 bool utf8_valid(const char *text, size_t len);
 
 /*
+ * len, less the bytes of a character that text ends in the middle of: a
+ * lead byte and continuation bytes that could still become a well-formed
+ * sequence.  Text cut at a byte cap loses that character, rather than
+ * turning it into U+FFFD as if the text had been malformed.
+ */
+size_t utf8_complete_len(const char *text, size_t len);
+
+/*
  * Copy len bytes into a fresh NUL-terminated string, replacing each byte of
  * a malformed sequence by U+FFFD.  *replaced tells whether anything was.
  */

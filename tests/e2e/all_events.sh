@@ -16,8 +16,7 @@ cat >"$WORK/config.json" <<JSON
     "agent-7":   {"webhook_enabled": true,  "webhook_events": ["agent.step.failed"]},
     "agent-off": {"webhook_enabled": false, "webhook_events": ["*"]}
   },
-  "default_agent": {"webhook_enabled": false},
-  "control_socket": "$CTL_SOCKET"
+  "default_agent": {"webhook_enabled": false}
 }
 JSON
 start_collector "$WORK/config.json"

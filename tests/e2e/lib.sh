@@ -11,6 +11,7 @@ BUILD=${1:?usage: $0 BUILD_DIR}
 BUILD=$(cd "$BUILD" && pwd)
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+SECRETS=("$SECRET")
 PIDS=()
 
 e2e_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
@@ -60,9 +61,10 @@ start_receiver() {
 	eval "${name}_PORT=$(cat "$WORK/$name.port")"
 }
 
-# start_collector CONFIG: runs probehookd in the background, waits until it attached
+# start_collector CONFIG [probehookd args...]: runs probehookd in the background,
+# waits until it attached
 start_collector() {
-	"$BUILD/probehookd" --config "$1" 2>"$WORK/collector.log" &
+	"$BUILD/probehookd" --config "$1" --control-socket "$CTL_SOCKET" "${@:2}" 2>"$WORK/collector.log" &
 	COLLECTOR_PID=$!
 	PIDS+=("$COLLECTOR_PID")
 	wait_until 20 grep -q "running:" "$WORK/collector.log" ||
@@ -79,10 +81,41 @@ stop_collector() {
 # count_lines FILE: number of lines (0 when missing)
 count_lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 
-e2e_pass() { e2e_log "PASS: $*"; exit 0; }
+# secret_forms SECRET: the ways a leaked secret could read in a log: whole, its
+# base64 part, the key bytes in hex
+secret_forms() {
+	python3 -c 'import base64, sys
+b64 = sys.argv[1][len("whsec_"):]
+print(sys.argv[1], b64.rstrip("="), base64.b64decode(b64 + "==").hex(), sep="\n")' "$1"
+}
+
+# e2e_check_secrets: no collector log line holds a secret of $SECRETS (add
+# the other secrets a test configures to that array), nor anything "whsec_"
+e2e_check_secrets() {
+	local f s form forms=()
+	for s in "${SECRETS[@]}"; do mapfile -t -O "${#forms[@]}" forms < <(secret_forms "$s"); done
+	for f in "$WORK"/collector*.log; do
+		[ -f "$f" ] || continue
+		! grep -q whsec_ "$f" || e2e_fail "a secret appears in $f: $(grep -m1 whsec_ "$f")"
+		for form in "${forms[@]}"; do
+			! grep -qiF -- "$form" "$f" || e2e_fail "a secret (${form:0:8}...) appears in $f"
+		done
+	done
+}
+
+e2e_pass() { e2e_check_secrets; e2e_log "PASS: $*"; exit 0; }
 
 # have_lines FILE N: FILE has at least N lines (for wait_until: evaluated per poll)
 have_lines() { [ "$(count_lines "$1")" -ge "$2" ]; }
+
+# log_count PATTERN: lines of the collector's log holding PATTERN (fixed string)
+log_count() { grep -caF -- "$1" "$WORK/collector.log" || true; }
+
+# have_log_count PATTERN N: at least N such lines (for wait_until)
+have_log_count() { [ "$(log_count "$1")" -ge "$2" ]; }
+
+# collector_rss_kb: the collector's resident memory now
+collector_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$COLLECTOR_PID/status"; }
 
 # free_port: a loopback TCP port nothing listens on (for a receiver started later, or never)
 free_port() {
@@ -97,8 +130,7 @@ simple_config() {
 {
   "targets": [ {"path": "$AGENT"} ],
   "endpoints": [ $endpoints ],
-  "default_agent": {"webhook_enabled": true},
-  "control_socket": "$CTL_SOCKET"
+  "default_agent": {"webhook_enabled": true}
 }
 JSON
 }

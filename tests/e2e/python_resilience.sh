@@ -35,8 +35,7 @@ config() { # URL
   "targets": [ {"path": "$PROBEHOOK_LIB"} ],
   "endpoints": [ {"id": "ep", "url": "$1", "secret": "$SECRET", "max_attempts": 100,
                   "allow_private_networks": true} ],
-  "default_agent": {"webhook_enabled": true},
-  "control_socket": "$CTL_SOCKET"
+  "default_agent": {"webhook_enabled": true}
 }
 JSON
 }

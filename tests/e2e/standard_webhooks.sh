@@ -7,6 +7,7 @@ NODE_DIR="$E2E_DIR/../node"
 [ -d "$NODE_DIR/node_modules/standardwebhooks" ] ||
 	e2e_fail "run 'npm ci' in tests/node first (the README's test command does)"
 OLD_SECRET=whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
+SECRETS+=("$OLD_SECRET")
 
 start_node() { # NAME SECRET
 	node "$NODE_DIR/verify_receiver.js" "$WORK/$1.port" "$WORK/$1.jsonl" "$2" 2>"$WORK/$1.log" &

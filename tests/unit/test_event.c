@@ -152,6 +152,79 @@ static void test_hostile_strings(void)
 	cJSON_Delete(ev);
 }
 
+/* Only a whole JSON text is embedded; one deeper than receivers parse is not. */
+static void test_json_arguments(void)
+{
+	char deep_ok[2 * EVENT_JSON_DEPTH_MAX + 1], deep_bad[2 * EVENT_JSON_DEPTH_MAX + 3];
+	struct test_arg args[] = {
+		{ .text = "a" }, { .text = "s" }, { .text = "completed" },
+		{ .text = "{\"a\":1} trailing" }, { .text = "[1] " },
+	};
+	cJSON *ev;
+
+	ev = build(0, args);
+	CHECK_STR_EQ(str_at(ev, "data", "usage"), "{\"a\":1} trailing");
+	check_printed(ev, "data", "tool_calls", "[1]");
+	check_printed(ev, "flags", NULL, "{\"invalid_json\":[\"usage\"]}");
+	cJSON_Delete(ev);
+
+	memset(deep_ok, '[', EVENT_JSON_DEPTH_MAX);
+	memset(deep_ok + EVENT_JSON_DEPTH_MAX, ']', EVENT_JSON_DEPTH_MAX);
+	deep_ok[2 * EVENT_JSON_DEPTH_MAX] = '\0';
+	memset(deep_bad, '[', EVENT_JSON_DEPTH_MAX + 1);
+	memset(deep_bad + EVENT_JSON_DEPTH_MAX + 1, ']', EVENT_JSON_DEPTH_MAX + 1);
+	deep_bad[2 * EVENT_JSON_DEPTH_MAX + 2] = '\0';
+	args[3].text = deep_ok;
+	args[4].text = deep_bad;
+	ev = build(0, args);
+	CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(ev, "data"), "usage")));
+	CHECK_STR_EQ(str_at(ev, "data", "tool_calls"), deep_bad);
+	check_printed(ev, "flags", NULL, "{\"too_deep\":[\"tool_calls\"]}");
+	cJSON_Delete(ev);
+}
+
+/* A valid string cut at the cap inside a character loses the character. */
+static void test_truncated_utf8(void)
+{
+	const struct test_arg args[] = {
+		{ .text = "caf\xc3", .truncated = 1 },          /* é cut after its lead byte */
+		{ .text = "\xf0\x9f\x98", .truncated = 1 },     /* an emoji cut after 3 of 4 */
+		{ .text = "bad \xe0\x80", .truncated = 1 },     /* overlong: malformed, not cut */
+	};
+	cJSON *ev = build(2, args);
+
+	CHECK_STR_EQ(str_at(ev, "data", "agent_id"), "caf");
+	CHECK_STR_EQ(str_at(ev, "data", "tool_id"), "");
+	CHECK_STR_EQ(str_at(ev, "data", "tool_name"), "bad \xef\xbf\xbd\xef\xbf\xbd");
+	check_printed(ev, "flags", NULL,
+		      "{\"truncated\":[\"agent_id\",\"tool_id\",\"tool_name\"],"
+		      "\"invalid_utf8\":[\"tool_name\"]}");
+	cJSON_Delete(ev);
+}
+
+static void test_utf8_complete_len(void)
+{
+	static const struct {
+		const char *in;
+		size_t want;
+	} cases[] = {
+		{ "", 0 }, { "abc", 3 }, { "caf\xc3\xa9", 5 }, { "caf\xc3", 3 },
+		{ "x\xe2\x82", 1 }, { "x\xe0", 1 }, { "x\xe0\x80", 3 } /* overlong */,
+		{ "x\xed\xa0", 3 } /* surrogate */, { "x\xf0\x9f\x98", 1 }, { "x\xf4", 1 },
+		{ "x\xf4\x90", 3 } /* past U+10FFFF */, { "x\x80\x80\x80", 4 }, { "x\xff", 2 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t got = utf8_complete_len(cases[i].in, strlen(cases[i].in));
+
+		if (got != cases[i].want)
+			fprintf(stderr, "utf8_complete_len case %zu: %zu, want %zu\n", i, got,
+				cases[i].want);
+		CHECK(got == cases[i].want);
+	}
+}
+
 static void test_utf8_sanitize(void)
 {
 	static const struct {
@@ -221,6 +294,30 @@ static void test_agent_id(void)
 	free(rec);
 }
 
+/* Found by fuzz_decode: a boot time near 2^63 overflowed the wall-clock sum. */
+static void test_impossible_boot_time(void)
+{
+	const struct test_arg args[] = { { .text = "a" }, { .text = "t" } };
+	struct decoded_event ev;
+	struct ph_record *rec;
+	cJSON *event;
+	size_t size;
+
+	static const uint64_t impossible[] = { INT64_MAX - 1000, UINT64_MAX - 1000 };
+
+	rec = build_record(3, args, &size);
+	for (size_t i = 0; i < sizeof(impossible) / sizeof(impossible[0]); i++) {
+		rec->boot_ns = impossible[i];
+		CHECK(decode_record(rec, size, &ev, NULL) == 0);
+		event = event_build(&ev, OFFSET_NS);
+		CHECK(event != NULL);
+		CHECK_STR_EQ(str_at(event, "timestamp", NULL), "1970-01-01T00:00:00.000000Z");
+		check_printed(event, "flags", NULL, "{\"out_of_range\":[\"timestamp\"]}");
+		cJSON_Delete(event);
+	}
+	free(rec);
+}
+
 static void test_rfc3339(void)
 {
 	char out[RFC3339_LEN];
@@ -238,9 +335,13 @@ int main(void)
 	test_step_completed();
 	test_numbers_and_times();
 	test_hostile_strings();
+	test_json_arguments();
+	test_truncated_utf8();
+	test_utf8_complete_len();
 	test_utf8_sanitize();
 	test_event_id();
 	test_agent_id();
+	test_impossible_boot_time();
 	test_rfc3339();
 	return check_summary("test_event");
 }
