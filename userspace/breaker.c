@@ -60,6 +60,8 @@ static void open_for_cooldown(struct breaker *b, uint64_t now)
 	b->state = BREAKER_OPEN;
 	b->open_until_ms = now + b->cfg.cooldown_ms;
 	b->probe_out = false;
+	b->opened_failures = b->failures;
+	b->opened_count = b->count;
 	window_clear(b);
 }
 

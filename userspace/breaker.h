@@ -38,6 +38,7 @@ struct breaker {
 	bool probe_out;            /* HALF_OPEN: the probe is in flight */
 	bool failing;              /* no success since failing_since_ms */
 	uint64_t failing_since_ms;
+	unsigned int opened_failures, opened_count; /* the window when it last opened */
 	unsigned int count;        /* outcomes in the window */
 	unsigned int failures;     /* failures among them */
 	unsigned int next;         /* ring position of the next outcome */

@@ -3,39 +3,59 @@
  * Delivery: signed POSTs with libcurl's multi-socket API on the collector's
  * event loop.  Each event's body is built once and shared by every endpoint
  * that gets it; each (event, endpoint) pair is one delivery with its own
- * attempts.  Per endpoint: a FIFO of ready deliveries, a bound on requests in
- * flight, and a retry list ordered by due time.
+ * attempts.  Per endpoint: a FIFO of ready deliveries, a bound on requests
+ * in flight, a circuit breaker, an optional pause (Retry-After) and, when
+ * the endpoint asks for it, one event at a time per agent.  Deliveries
+ * waiting for their next attempt sit in one heap ordered by due time.
  */
 #ifndef PROBEHOOK_DELIVER_H
 #define PROBEHOOK_DELIVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <curl/curl.h>
 
+#include "breaker.h"
 #include "config.h"
+#include "dueheap.h"
 #include "event.h"
 #include "loop.h"
+#include "ordering.h"
 
-#define DELIVER_MAX_IN_FLIGHT 32
+/* Response bytes read before the transfer is cut: a receiver cannot make us
+ * read (or buffer) forever.  The status line has arrived by then. */
 #define DELIVER_RESPONSE_CAP (64 * 1024)
 
-/* One event's signed-once-per-attempt body, shared by its deliveries. */
+/* One event's body, shared by its deliveries. */
 struct payload {
 	unsigned int refs;
 	char id[EVENT_ID_LEN];
+	const char *agent; /* the event's agent id (ordering key), in this allocation */
 	size_t len;
 	char body[];
 };
 
 struct delivery;
+struct attempt;
+struct deliver;
 
 struct endpoint_state {
 	const struct config_endpoint *cfg;
+	struct deliver *d;
 	struct delivery *ready_head, *ready_tail;
+	uint64_t ready_count;
 	unsigned int in_flight;
-	uint64_t delivered, failed, attempts, queued;
+	struct breaker breaker;
+	struct ordering order;      /* cfg->ordered: per-agent chains */
+	uint64_t hold_until_ms;     /* a 429/503 Retry-After pauses the endpoint */
+	struct loop_watch wake;     /* timerfd: the breaker's cool-down or the pause ends */
+	uint64_t wake_at_ms;        /* what wake is armed for; 0 disarmed */
+	struct curl_slist *fixed_headers; /* Content-Type, Expect, custom headers */
+	bool disabled;
+	/* counters */
+	uint64_t delivered, dead_lettered, attempts, connections, refused;
 };
 
 struct deliver {
@@ -45,27 +65,31 @@ struct deliver {
 	struct loop_watch retry_timer;
 	struct endpoint_state *endpoints;
 	size_t endpoint_count;
-	struct delivery *in_flight;  /* unordered */
-	struct delivery *retry_list; /* sorted by due time */
-	CURL **idle_handles;         /* reset easy handles, reused */
-	size_t idle_count;
+	struct dueheap retries;      /* deliveries waiting for their next attempt */
+	struct attempt *busy;        /* requests in flight */
+	struct attempt *idle;        /* finished attempts with their easy handles, reused */
 	uint64_t rng;                /* xorshift state for retry jitter */
-	uint64_t pending;            /* deliveries neither delivered nor given up */
-	uint64_t delivered, failed;
+	uint64_t pending;            /* accepted, neither delivered nor dead-lettered */
+	uint64_t delivered, dead_lettered;
 	char user_agent[48];
 };
 
 int deliver_init(struct deliver *d, struct loop *loop, const struct config *cfg);
 void deliver_fini(struct deliver *d);
 
-/* A payload holding a copy of body, with one reference. */
-struct payload *payload_new(const char *id, const char *body, size_t len);
+/* A payload holding a copy of body, with one reference; agent may be NULL. */
+struct payload *payload_new(const char *id, const char *agent, const char *body, size_t len);
 void payload_put(struct payload *p);
 
-/* Queue p for endpoint index e (takes its own reference). */
+/* Queue p for endpoint index e (takes its own reference).  An endpoint that
+ * is disabled dead-letters it at once. */
 int deliver_submit(struct deliver *d, size_t e, struct payload *p);
 
-/* Deliveries that are in flight or ready to go (not waiting for a retry). */
+/* Deliveries in flight or able to start now; what a shutdown waits for
+ * (not those waiting for a retry, an open breaker, a pause or their turn). */
 uint64_t deliver_active(const struct deliver *d);
+
+/* One log line per endpoint: counters, connections opened, breaker state. */
+void deliver_report(const struct deliver *d);
 
 #endif

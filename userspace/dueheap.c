@@ -102,3 +102,22 @@ struct due_item *dueheap_pop(struct dueheap *h)
 		dueheap_remove(h, top);
 	return top;
 }
+
+void dueheap_remove_if(struct dueheap *h, bool (*match)(const struct due_item *item, void *arg),
+		       void (*removed)(struct due_item *item, void *arg), void *arg)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < h->count; i++) {
+		struct due_item *item = h->items[i];
+
+		if (match(item, arg))
+			removed(item, arg);
+		else
+			place(h, kept++, item);
+	}
+	h->count = kept;
+	/* rebuild bottom-up: every parent sifts down below its children */
+	for (size_t i = kept / 2; i-- > 0;)
+		sift_down(h, i);
+}

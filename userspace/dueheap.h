@@ -8,6 +8,7 @@
 #ifndef PROBEHOOK_DUEHEAP_H
 #define PROBEHOOK_DUEHEAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,9 @@ struct due_item *dueheap_peek(const struct dueheap *h);
 struct due_item *dueheap_pop(struct dueheap *h);
 /* item must be in h. */
 void dueheap_remove(struct dueheap *h, struct due_item *item);
+/* Remove every item match() picks, handing each to removed() (which must not
+ * touch h); O(n), for the rare bulk case (an endpoint disabled). */
+void dueheap_remove_if(struct dueheap *h, bool (*match)(const struct due_item *item, void *arg),
+		       void (*removed)(struct due_item *item, void *arg), void *arg);
 
 #endif

@@ -24,6 +24,17 @@
 cJSON *event_build(const struct decoded_event *ev, int64_t boot_to_unix_ns);
 
 /*
+ * The event printed (unformatted) in at most max_bytes: while it is larger,
+ * the largest field of "data" (a string, or JSON printed as text) is cut
+ * into a shorter string, at a UTF-8 boundary, and listed in
+ * flags.truncated, so the body stays valid JSON and says what it lost.
+ * Changes event.  Returns the printed body (malloc'd) in *out: 0 when it
+ * fits, -E2BIG when nothing is left to cut (*out is then the smallest
+ * body), -ENOMEM.
+ */
+int event_fit(cJSON *event, size_t max_bytes, char **out);
+
+/*
  * The webhook-id: derived from the record's identity (boot, pid, seq, time,
  * probe), so the same record read twice yields the same id and receivers
  * deduplicate it.  boot_id is /proc/sys/kernel/random/boot_id.

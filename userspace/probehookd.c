@@ -45,7 +45,7 @@ struct collector {
 	int stopping;           /* 0 running, 1 draining, 2 stop now */
 	uint64_t stop_deadline_ms;
 	/* counters */
-	uint64_t records, malformed, unmatched, matched, build_failures, queue_full;
+	uint64_t records, malformed, unmatched, matched, build_failures, queue_full, fitted;
 };
 
 /* ---- the ring buffer: one record in, deliveries out ------------------------------------- */
@@ -58,10 +58,50 @@ static const char *agent_of(const cJSON *event)
 	return cJSON_IsString(agent) ? agent->valuestring : NULL;
 }
 
+/*
+ * The body for an endpoint whose max_payload_bytes the full body exceeds:
+ * the event with its largest fields cut (and flagged).  One variant is kept
+ * per call, as endpoints usually share one cap.
+ */
+struct fitted {
+	unsigned int cap;
+	struct payload *p;
+};
+
+static struct payload *fit_payload(struct collector *c, const cJSON *event, const char *id,
+				   const char *agent, unsigned int cap, struct fitted *fit)
+{
+	cJSON *copy;
+	char *body = NULL;
+	int err;
+
+	if (fit->p && fit->cap == cap)
+		return fit->p;
+	payload_put(fit->p);
+	fit->p = NULL;
+	copy = cJSON_Duplicate(event, 1);
+	if (!copy)
+		return NULL;
+	err = event_fit(copy, cap, &body);
+	cJSON_Delete(copy);
+	if (err == -E2BIG)
+		log_warn("event %s: still %zu bytes after cutting every field (max_payload_bytes %u)",
+			 id, strlen(body), cap);
+	else if (err)
+		return NULL;
+	fit->cap = cap;
+	fit->p = payload_new(id, agent, body, strlen(body));
+	free(body);
+	if (fit->p)
+		c->fitted++;
+	return fit->p;
+}
+
 static int route_event(struct collector *c, const struct decoded_event *ev)
 {
-	const char *type = ev->def->type;
-	struct payload *p = NULL;
+	const char *type = ev->def->type, *agent;
+	struct fitted fit = { 0 };
+	struct payload *p = NULL, *send;
 	char id[EVENT_ID_LEN];
 	cJSON *event;
 	char *body = NULL;
@@ -79,13 +119,16 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 		c->build_failures++;
 		return -ENOMEM;
 	}
+	agent = agent_of(event);
 	for (size_t e = 0; e < c->cfg.endpoint_count; e++) {
-		if (!match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent_of(event)))
+		const struct config_endpoint *ep = &c->cfg.endpoints[e];
+
+		if (!match_endpoint(&c->cfg, ep, type, agent))
 			continue;
 		if (!p) {
 			body = cJSON_PrintUnformatted(event);
 			event_id(ev->rec, c->boot_id, id);
-			p = body ? payload_new(id, body, strlen(body)) : NULL;
+			p = body ? payload_new(id, agent, body, strlen(body)) : NULL;
 			if (!p) {
 				err = -ENOMEM;
 				c->build_failures++;
@@ -93,7 +136,9 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 			}
 		}
 		wanted = 1;
-		err = deliver_submit(&c->deliver, e, p);
+		send = p->len <= ep->max_payload_bytes ? p :
+			fit_payload(c, event, id, agent, ep->max_payload_bytes, &fit);
+		err = send ? deliver_submit(&c->deliver, e, send) : -ENOMEM;
 		if (err)
 			break;
 	}
@@ -101,6 +146,7 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 		c->matched++;
 	else if (!err)
 		c->unmatched++;
+	payload_put(fit.p);
 	payload_put(p);
 	free(body);
 	cJSON_Delete(event);
@@ -195,13 +241,15 @@ static void report(struct collector *c)
 			drops += stats[i].drops;
 		}
 	log_info("records %llu (probe hits %llu, ring drops %llu, malformed %llu); "
-		 "events matched %llu, unmatched %llu, dropped on a full queue %llu; "
-		 "deliveries ok %llu, failed %llu",
+		 "events matched %llu, unmatched %llu, dropped on a full queue %llu, "
+		 "cut to max_payload_bytes %llu; deliveries ok %llu, dead-lettered %llu",
 		 (unsigned long long)c->records, (unsigned long long)hits,
 		 (unsigned long long)drops, (unsigned long long)c->malformed,
 		 (unsigned long long)c->matched, (unsigned long long)c->unmatched,
-		 (unsigned long long)c->queue_full,
-		 (unsigned long long)c->deliver.delivered, (unsigned long long)c->deliver.failed);
+		 (unsigned long long)c->queue_full, (unsigned long long)c->fitted,
+		 (unsigned long long)c->deliver.delivered,
+		 (unsigned long long)c->deliver.dead_lettered);
+	deliver_report(&c->deliver);
 	log_info("shutdown: %llu deliveries undelivered",
 		 (unsigned long long)c->deliver.pending);
 }
@@ -277,6 +325,8 @@ static int load_config(const char *path, struct config *cfg)
 	}
 	if (rc)
 		fprintf(stderr, "probehookd: config: %s\n", err);
+	for (size_t i = 0; !rc && i < cfg->warning_count; i++)
+		log_warn("config: %s", cfg->warnings[i]);
 	return rc;
 }
 

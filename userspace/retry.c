@@ -23,6 +23,17 @@ void retry_policy_default(struct retry_policy *p)
 	memcpy(p->schedule_ms, default_schedule_ms, sizeof(default_schedule_ms));
 }
 
+enum retry_verdict retry_classify(long status)
+{
+	if (status >= 200 && status < 300)
+		return RETRY_DELIVERED;
+	if (status == 410)
+		return RETRY_GONE;
+	if (status == 429 || status == 503)
+		return RETRY_THROTTLED;
+	return RETRY_AGAIN;
+}
+
 uint64_t retry_nominal_ms(const struct retry_policy *p, unsigned int attempt)
 {
 	uint64_t delay;

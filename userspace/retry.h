@@ -33,6 +33,18 @@ struct retry_policy {
 	uint32_t base_ms, cap_ms;
 };
 
+/* What an answer means for the delivery. */
+enum retry_verdict {
+	RETRY_DELIVERED, /* 2xx */
+	RETRY_AGAIN,     /* 3xx (redirects are not followed), other 4xx/5xx, no answer */
+	RETRY_THROTTLED, /* 429, 503: again, not before the answer's Retry-After */
+	RETRY_GONE,      /* 410: the endpoint is gone; disable it */
+};
+
+/* status is the HTTP status, or 0 when there was no answer (timeout,
+ * connection error). */
+enum retry_verdict retry_classify(long status);
+
 /* The default schedule (8 attempts, +-20%, Retry-After clamped to 1 h). */
 void retry_policy_default(struct retry_policy *p);
 

@@ -58,6 +58,7 @@ static void test_opens_on_ratio(void)
 	record_n(&b, 2, false, 0);
 	CHECK(b.state == BREAKER_CLOSED); /* 2 of 5 */
 	CHECK(breaker_record(&b, false, false, 0) == BREAKER_OPEN); /* 3 of 6 = 0.5 */
+	CHECK(b.opened_failures == 3 && b.opened_count == 6);
 }
 
 static void test_window_slides(void)

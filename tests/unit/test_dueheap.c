@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The due-time heap: pops in due order under random pushes and removals
  * from anywhere, with positions kept right. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -70,8 +71,47 @@ out:
 	free(removed);
 }
 
+static bool is_odd(const struct due_item *item, void *arg)
+{
+	(void)arg;
+	return item->due_ms % 2;
+}
+
+static void count_removed(struct due_item *item, void *arg)
+{
+	(void)item;
+	(*(size_t *)arg)++;
+}
+
+static void test_remove_if(void)
+{
+	struct due_item items[500];
+	struct dueheap h;
+	size_t removed = 0, odd = 0;
+	uint64_t last = 0;
+	int ok = 1;
+
+	dueheap_init(&h);
+	for (size_t i = 0; i < 500; i++) {
+		items[i].due_ms = next_random() % 10000;
+		odd += items[i].due_ms % 2;
+		ok &= dueheap_push(&h, &items[i]) == 0;
+	}
+	dueheap_remove_if(&h, is_odd, count_removed, &removed);
+	CHECK(ok && removed == odd && h.count == 500 - odd && positions_ok(&h));
+	while (h.count) {
+		struct due_item *it = dueheap_pop(&h);
+
+		ok &= it->due_ms >= last && it->due_ms % 2 == 0;
+		last = it->due_ms;
+	}
+	CHECK(ok);
+	dueheap_fini(&h);
+}
+
 int main(void)
 {
 	test_order();
+	test_remove_if();
 	return check_summary("test_dueheap");
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Event JSON: the catalog's fields, the flags, hostile bytes, ids, times. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "check.h"
@@ -211,8 +213,115 @@ static void test_rfc3339(void)
 	CHECK_STR_EQ(out, "2262-04-11T23:47:16.854775Z");
 }
 
+/* An event with data fields of the given sizes: "big" a string of n bytes of
+ * fill, "obj" a JSON object of about m bytes, "small" untouched. */
+static cJSON *event_with(size_t n, const char *fill, size_t m)
+{
+	cJSON *event = cJSON_CreateObject(), *data, *obj;
+	size_t fill_len = strlen(fill);
+	char *big = malloc(n + 1), key[16];
+
+	CHECK(event && big);
+	for (size_t i = 0; i + fill_len <= n; i += fill_len)
+		memcpy(big + i, fill, fill_len);
+	big[n / fill_len * fill_len] = '\0';
+	cJSON_AddStringToObject(event, "type", "tool.execution.completed");
+	data = cJSON_AddObjectToObject(event, "data");
+	cJSON_AddStringToObject(data, "small", "agent-42");
+	cJSON_AddStringToObject(data, "big", big);
+	obj = cJSON_AddObjectToObject(data, "obj");
+	for (size_t i = 0; i * 20 < m; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		cJSON_AddStringToObject(obj, key, "vvvvvvvvvv");
+	}
+	cJSON_AddNumberToObject(data, "n", 7);
+	free(big);
+	return event;
+}
+
+static bool listed(const cJSON *event, const char *flag, const char *field)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(event, "flags"), flag);
+	const cJSON *item;
+	int seen = 0;
+
+	cJSON_ArrayForEach(item, list)
+		seen += cJSON_IsString(item) && strcmp(item->valuestring, field) == 0;
+	return seen == 1;
+}
+
+static void test_fit(void)
+{
+	cJSON *event, *parsed;
+	char *body = NULL, *whole;
+
+	/* fits already: unchanged, no flags */
+	event = event_with(100, "x", 100);
+	whole = cJSON_PrintUnformatted(event);
+	CHECK(event_fit(event, 4096, &body) == 0);
+	CHECK_STR_EQ(body, whole);
+	CHECK(!cJSON_GetObjectItemCaseSensitive(event, "flags"));
+	free(body);
+	free(whole);
+	cJSON_Delete(event);
+
+	/* two big fields: both cut, flagged, valid JSON, the rest intact */
+	event = event_with(6000, "x", 3000);
+	CHECK(event_fit(event, 2000, &body) == 0);
+	CHECK(body && strlen(body) <= 2000 && strlen(body) > 1500);
+	parsed = body ? cJSON_Parse(body) : NULL;
+	CHECK(parsed != NULL);
+	CHECK_STR_EQ(str_at(parsed, "data", "small"), "agent-42");
+	CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(parsed, "data"), "obj")));
+	CHECK(strncmp(str_at(parsed, "data", "obj") ?: "", "{\"k0\":\"vvvvvvvvvv\"", 18) == 0);
+	CHECK(listed(parsed, "truncated", "big"));
+	CHECK(listed(parsed, "truncated", "obj"));
+	CHECK(!listed(parsed, "truncated", "small"));
+	cJSON_Delete(parsed);
+	free(body);
+	cJSON_Delete(event);
+
+	/* multi-byte text is cut on a character boundary; escapes still fit */
+	event = event_with(9000, "\xc3\xa9\xe2\x82\xac\"", 10);
+	CHECK(event_fit(event, 1500, &body) == 0);
+	CHECK(body && strlen(body) <= 1500 && utf8_valid(body, strlen(body)));
+	parsed = body ? cJSON_Parse(body) : NULL;
+	CHECK(parsed && str_at(parsed, "data", "big"));
+	if (parsed && str_at(parsed, "data", "big")) {
+		const char *big = str_at(parsed, "data", "big");
+
+		CHECK(strlen(big) > 500 && utf8_valid(big, strlen(big)));
+	}
+	cJSON_Delete(parsed);
+	free(body);
+	cJSON_Delete(event);
+
+	/* an earlier flag is not listed twice */
+	event = event_with(5000, "y", 10);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(event, "flags"),
+						    "truncated"),
+			     cJSON_CreateString("big"));
+	CHECK(event_fit(event, 1024, &body) == 0);
+	CHECK(listed(event, "truncated", "big"));
+	free(body);
+	cJSON_Delete(event);
+
+	/* too small to fit at all: the smallest body there is, still JSON */
+	event = event_with(5000, "z", 500);
+	CHECK(event_fit(event, 20, &body) == -E2BIG);
+	parsed = body ? cJSON_Parse(body) : NULL;
+	CHECK(parsed != NULL);
+	CHECK_STR_EQ(str_at(parsed, "data", "big"), "");
+	cJSON_Delete(parsed);
+	free(body);
+	cJSON_Delete(event);
+}
+
 int main(void)
 {
+	test_fit();
 	test_step_completed();
 	test_numbers_and_times();
 	test_hostile_strings();

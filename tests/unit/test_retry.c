@@ -151,8 +151,30 @@ static void test_retry_after(void)
 	CHECK(ms == 42);
 }
 
+static void test_classify(void)
+{
+	CHECK(retry_classify(200) == RETRY_DELIVERED);
+	CHECK(retry_classify(201) == RETRY_DELIVERED);
+	CHECK(retry_classify(204) == RETRY_DELIVERED);
+	CHECK(retry_classify(299) == RETRY_DELIVERED);
+	CHECK(retry_classify(0) == RETRY_AGAIN);   /* no answer */
+	CHECK(retry_classify(100) == RETRY_AGAIN);
+	CHECK(retry_classify(301) == RETRY_AGAIN); /* redirects are failures */
+	CHECK(retry_classify(302) == RETRY_AGAIN);
+	CHECK(retry_classify(308) == RETRY_AGAIN);
+	CHECK(retry_classify(400) == RETRY_AGAIN);
+	CHECK(retry_classify(404) == RETRY_AGAIN);
+	CHECK(retry_classify(500) == RETRY_AGAIN);
+	CHECK(retry_classify(502) == RETRY_AGAIN);
+	CHECK(retry_classify(504) == RETRY_AGAIN);
+	CHECK(retry_classify(429) == RETRY_THROTTLED);
+	CHECK(retry_classify(503) == RETRY_THROTTLED);
+	CHECK(retry_classify(410) == RETRY_GONE);
+}
+
 int main(void)
 {
+	test_classify();
 	test_default_schedule();
 	test_jitter_bounds();
 	test_explicit_schedule();
