@@ -204,9 +204,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		if (sw) {
-			loop_del(d->loop, &sw->watch); /* EBADF when curl closed it first: fine */
 			curl_multi_assign(d->multi, s, NULL);
-			free(sw);
+			loop_release(d->loop, &sw->watch);
 		}
 		return 0;
 	}
@@ -229,11 +228,24 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
 	return 0;
 }
 
+/*
+ * curl moves its timeout on nearly every call (each request added asks for
+ * "now"); re-arming the timerfd each time was a tenth of the collector's
+ * CPU at full rate.  So the timer is only ever moved earlier: firing early
+ * or for nothing is harmless, curl just names its next timeout again.
+ */
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct deliver *d = userp;
+	uint64_t due;
 
 	(void)multi;
+	if (timeout_ms < 0)
+		return 0;
+	due = now_ms() + (uint64_t)timeout_ms;
+	if (d->curl_timer_due_ms && d->curl_timer_due_ms <= due)
+		return 0;
+	d->curl_timer_due_ms = due;
 	return timer_arm(d->curl_timer.fd, timeout_ms) ? -1 : 0;
 }
 
@@ -244,6 +256,7 @@ static void on_curl_timeout(struct loop_watch *watch, uint32_t events)
 
 	(void)events;
 	timer_ack(watch->fd);
+	d->curl_timer_due_ms = 0;
 	curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	deliver_reap(d);
 }

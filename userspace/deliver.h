@@ -62,6 +62,7 @@ struct deliver {
 	struct loop *loop;
 	CURLM *multi;
 	struct loop_watch curl_timer;
+	uint64_t curl_timer_due_ms;  /* what curl_timer is armed for; 0 disarmed */
 	struct loop_watch retry_timer;
 	struct endpoint_state *endpoints;
 	size_t endpoint_count;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -15,8 +16,19 @@ int loop_init(struct loop *loop)
 	return loop->epfd < 0 ? -errno : 0;
 }
 
+static void free_dead(struct loop *loop)
+{
+	while (loop->dead) {
+		struct loop_watch *next = loop->dead->dead_next;
+
+		free(loop->dead);
+		loop->dead = next;
+	}
+}
+
 void loop_fini(struct loop *loop)
 {
+	free_dead(loop);
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	loop->epfd = -1;
@@ -44,6 +56,14 @@ int loop_del(struct loop *loop, struct loop_watch *watch)
 	return loop_ctl(loop, EPOLL_CTL_DEL, watch, 0);
 }
 
+void loop_release(struct loop *loop, struct loop_watch *watch)
+{
+	loop_del(loop, watch); /* EBADF when the fd was closed first: fine */
+	watch->fn = NULL;
+	watch->dead_next = loop->dead;
+	loop->dead = watch;
+}
+
 int loop_run_once(struct loop *loop, int timeout_ms)
 {
 	struct epoll_event ready[LOOP_BATCH];
@@ -55,8 +75,10 @@ int loop_run_once(struct loop *loop, int timeout_ms)
 	for (i = 0; i < n; i++) {
 		struct loop_watch *watch = ready[i].data.ptr;
 
-		watch->fn(watch, ready[i].events);
+		if (watch->fn)
+			watch->fn(watch, ready[i].events);
 	}
+	free_dead(loop);
 	return n;
 }
 

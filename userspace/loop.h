@@ -15,12 +15,14 @@ typedef void (*loop_fn)(struct loop_watch *watch, uint32_t events);
 
 struct loop_watch {
 	int fd;
-	loop_fn fn;
+	loop_fn fn;               /* NULL once released: its pending events are skipped */
 	void *data;
+	struct loop_watch *dead_next;
 };
 
 struct loop {
 	int epfd;
+	struct loop_watch *dead;  /* released, freed after the batch being dispatched */
 };
 
 int loop_init(struct loop *loop);
@@ -28,6 +30,13 @@ void loop_fini(struct loop *loop);
 int loop_add(struct loop *loop, struct loop_watch *watch, uint32_t events);
 int loop_mod(struct loop *loop, struct loop_watch *watch, uint32_t events);
 int loop_del(struct loop *loop, struct loop_watch *watch);
+/*
+ * Unregister a malloc'd watch (its first member) and free it once the batch
+ * of events being dispatched is done: a callback can drop another watch
+ * whose event was already read in the same batch, and that event must find
+ * it still there (and skip it).
+ */
+void loop_release(struct loop *loop, struct loop_watch *watch);
 /* Wait up to timeout_ms (-1: forever) and dispatch what is ready. */
 int loop_run_once(struct loop *loop, int timeout_ms);
 
