@@ -40,7 +40,7 @@
 #define TIMEOUT_DEFAULT 15000u
 #define IN_FLIGHT_MAX 1024u
 #define IN_FLIGHT_DEFAULT 32u
-#define PAYLOAD_MIN 1024u
+#define PAYLOAD_MIN 512u
 #define PAYLOAD_MAX (16u * 1024 * 1024)
 #define PAYLOAD_DEFAULT (256u * 1024)
 #define DELAY_MAX (7u * 24 * 3600 * 1000)       /* one step of a retry schedule */

@@ -181,15 +181,21 @@ static char *field_text(const cJSON *value)
 	return cJSON_PrintUnformatted(value);
 }
 
-/* The data field whose printed form is largest, and that size. */
+/* The data field whose printed form is largest, and that size.  agent_id is
+ * never cut: receivers route and deduplicate by it. */
 static cJSON *largest_field(cJSON *data, size_t *size)
 {
 	cJSON *item, *best = NULL;
 
 	*size = 0;
 	cJSON_ArrayForEach(item, data) {
-		char *text = cJSON_PrintUnformatted(item);
-		size_t len = text ? strlen(text) : 0;
+		char *text;
+		size_t len;
+
+		if (strcmp(item->string, "agent_id") == 0)
+			continue;
+		text = cJSON_PrintUnformatted(item);
+		len = text ? strlen(text) : 0;
 
 		free(text);
 		if (len > *size) {

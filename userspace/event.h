@@ -25,7 +25,7 @@ cJSON *event_build(const struct decoded_event *ev, int64_t boot_to_unix_ns);
 
 /*
  * The event printed (unformatted) in at most max_bytes: while it is larger,
- * the largest field of "data" (a string, or JSON printed as text) is cut
+ * the largest field of "data" but agent_id (a string, or JSON printed as text) is cut
  * into a shorter string, at a UTF-8 boundary, and listed in
  * flags.truncated, so the body stays valid JSON and says what it lost.
  * Changes event.  Returns the printed body (malloc'd) in *out: 0 when it

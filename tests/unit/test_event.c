@@ -298,6 +298,29 @@ static void test_fit(void)
 	free(body);
 	cJSON_Delete(event);
 
+	/* agent_id is never cut, even when it is the largest field */
+	event = event_with(300, "x", 10);
+	{
+		char id[700];
+
+		memset(id, 'a', sizeof(id) - 1);
+		id[sizeof(id) - 1] = '\0';
+		cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(event, "data"), "agent_id",
+					id);
+		CHECK(event_fit(event, 900, &body) == 0);
+		parsed = body ? cJSON_Parse(body) : NULL;
+		CHECK(parsed && strcmp(str_at(parsed, "data", "agent_id") ?: "", id) == 0);
+		CHECK(parsed && listed(parsed, "truncated", "big"));
+		CHECK(parsed && !listed(parsed, "truncated", "agent_id"));
+		cJSON_Delete(parsed);
+		free(body);
+		/* and when nothing else is left, the body stays over the cap */
+		CHECK(event_fit(event, 600, &body) == -E2BIG);
+		CHECK(body && strstr(body, id));
+		free(body);
+	}
+	cJSON_Delete(event);
+
 	/* an earlier flag is not listed twice */
 	event = event_with(5000, "y", 10);
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(event, "flags"),
