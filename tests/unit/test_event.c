@@ -154,6 +154,43 @@ static void test_hostile_strings(void)
 	cJSON_Delete(ev);
 }
 
+/* JSON arguments embed as their own (minified) text, whole documents only,
+ * and never with raw control characters. */
+static void test_embedded_json(void)
+{
+	const struct test_arg spaced[] = {
+		{ .text = "a" }, { .text = "s" }, { .text = "done" },
+		{ .text = " { \"total\" : 12345678901234567890123 ,\n \"t\": \"a b\" } " },
+		{ .text = "[ 1, 2.50, -3e2 ]" },
+	};
+	const struct test_arg bad[] = {
+		{ .text = "a" }, { .text = "s" }, { .text = "done" },
+		{ .text = "{} trailing" }, { .text = "[\"line\nbreak\"]" },
+	};
+	cJSON *ev, *reparsed;
+	char *text;
+
+	ev = build(0, spaced);
+	/* every digit kept, spacing gone, strings untouched */
+	check_printed(ev, "data", "usage", "{\"total\":12345678901234567890123,\"t\":\"a b\"}");
+	check_printed(ev, "data", "tool_calls", "[1,2.50,-3e2]");
+	CHECK(cJSON_GetObjectItemCaseSensitive(ev, "flags") == NULL);
+	cJSON_Delete(ev);
+
+	ev = build(0, bad);
+	/* a JSON value followed by more is not JSON */
+	CHECK_STR_EQ(str_at(ev, "data", "usage"), "{} trailing");
+	/* a raw newline inside a string: embedded, but escaped */
+	check_printed(ev, "data", "tool_calls", "[\"line\\nbreak\"]");
+	check_printed(ev, "flags", NULL, "{\"invalid_json\":[\"usage\"]}");
+	text = cJSON_PrintUnformatted(ev);
+	reparsed = cJSON_Parse(text);
+	CHECK(reparsed != NULL);
+	free(text);
+	cJSON_Delete(reparsed);
+	cJSON_Delete(ev);
+}
+
 static void test_utf8_sanitize(void)
 {
 	static const struct {
@@ -348,6 +385,7 @@ int main(void)
 	test_step_completed();
 	test_numbers_and_times();
 	test_hostile_strings();
+	test_embedded_json();
 	test_utf8_sanitize();
 	test_event_id();
 	test_rfc3339();
