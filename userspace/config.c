@@ -39,7 +39,6 @@
 #define TIMEOUT_MAX 600000u
 #define TIMEOUT_DEFAULT 15000u
 #define IN_FLIGHT_MAX 1024u
-#define IN_FLIGHT_DEFAULT 32u
 #define PAYLOAD_MIN 512u
 #define PAYLOAD_MAX (16u * 1024 * 1024)
 #define PAYLOAD_DEFAULT (256u * 1024)
@@ -1079,7 +1078,7 @@ static int parse_delivery(struct parse_ctx *ctx, const cJSON *obj, const char *p
 	int ret;
 
 	ep->timeout_ms = TIMEOUT_DEFAULT;
-	ep->max_in_flight = IN_FLIGHT_DEFAULT;
+	ep->max_in_flight = CONFIG_MAX_IN_FLIGHT_DEFAULT;
 	ep->max_payload_bytes = PAYLOAD_DEFAULT;
 	ret = get_bool(ctx, obj, "allow_private_networks", path, false,
 		       &ep->allow_private_networks);

@@ -16,6 +16,7 @@
 
 #define CONFIG_MAX_SECRETS 4
 #define CONFIG_MAX_HEADERS 32
+#define CONFIG_MAX_IN_FLIGHT_DEFAULT 32 /* an endpoint's max_in_flight when unset */
 
 struct config_target {
 	char *path;  /* absolute path of an executable or shared library */

@@ -24,6 +24,9 @@
 #include "loop.h"
 #include "ordering.h"
 
+/* Concurrent requests per endpoint unless its max_in_flight says otherwise. */
+#define DELIVER_MAX_IN_FLIGHT CONFIG_MAX_IN_FLIGHT_DEFAULT
+
 /* Response bytes read before the transfer is cut: a receiver cannot make us
  * read (or buffer) forever.  The status line has arrived by then. */
 #define DELIVER_RESPONSE_CAP (64 * 1024)
