@@ -341,7 +341,7 @@ static void setup_handle(struct deliver *d, struct attempt *at, const struct end
 	CURL *easy = at->easy;
 
 	curl_easy_reset(easy);
-	curl_easy_setopt(easy, CURLOPT_URL, cfg->url);
+	curl_easy_setopt(easy, CURLOPT_CURLU, ep->url);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	/* environment proxies would make the guard see the proxy, not the receiver */
@@ -814,6 +814,11 @@ static int endpoint_init(struct deliver *d, struct endpoint_state *ep,
 	ep->wake = (struct loop_watch){ .fd = timer_open(), .fn = on_wake, .data = ep };
 	if (ep->wake.fd < 0)
 		return ep->wake.fd;
+	ep->url = curl_url();
+	if (!ep->url)
+		return -ENOMEM;
+	if (curl_url_set(ep->url, CURLUPART_URL, cfg->url, 0) != CURLUE_OK)
+		return -EINVAL;
 	err = fixed_headers(ep);
 	return err ?: loop_add(d->loop, &ep->wake, EPOLLIN);
 }
@@ -917,6 +922,7 @@ void deliver_fini(struct deliver *d)
 		ordering_drain(&ep->order, free_waiting, NULL);
 		ordering_fini(&ep->order);
 		free_headers(ep->fixed_headers);
+		curl_url_cleanup(ep->url);
 		if (ep->wake.fd >= 0)
 			close(ep->wake.fd);
 	}

@@ -56,6 +56,7 @@ struct endpoint_state {
 	struct loop_watch wake;     /* timerfd: the breaker's cool-down or the pause ends */
 	uint64_t wake_at_ms;        /* what wake is armed for; 0 disarmed */
 	struct curl_slist *fixed_headers; /* Content-Type, Expect, custom headers */
+	CURLU *url;                 /* parsed once, not per request */
 	bool disabled;
 	/* counters */
 	uint64_t delivered, dead_lettered, attempts, connections, refused;

@@ -324,8 +324,14 @@ void event_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_I
 
 	n = snprintf(identity, sizeof(identity), "%s/%u/%" PRIu64 "/%" PRIu64 "/%u", boot_id,
 		     rec->pid, (uint64_t)rec->seq, (uint64_t)rec->boot_ns, rec->probe_id);
+	static const char hex[] = "0123456789abcdef";
+
 	EVP_Digest(identity, (size_t)n, digest, &digest_len, EVP_sha256(), NULL);
 	memcpy(out, "msg_", 4);
-	for (i = 0; i < 16; i++)
-		snprintf(out + 4 + 2 * i, 3, "%02x", digest[i]);
+	/* by hand: 16 snprintf calls per event showed in the profile */
+	for (i = 0; i < 16; i++) {
+		out[4 + 2 * i] = hex[digest[i] >> 4];
+		out[5 + 2 * i] = hex[digest[i] & 15];
+	}
+	out[36] = '\0';
 }
