@@ -67,6 +67,7 @@ struct deliver {
 	CURLM *multi;
 	struct loop_watch curl_timer;
 	uint64_t curl_timer_due_ms;  /* what curl_timer is armed for; 0 disarmed */
+	bool kick;                   /* curl asked to act on its timeouts now */
 	struct loop_watch retry_timer;
 	struct endpoint_state *endpoints;
 	size_t endpoint_count;
