@@ -26,6 +26,7 @@ struct collector_counters {
 	uint64_t unmatched;      /* events no endpoint wanted */
 	uint64_t build_failures; /* out of memory building an event */
 	uint64_t queue_full;     /* events dropped because queue_max was reached */
+	uint64_t fitted;         /* bodies cut to an endpoint's max_payload_bytes */
 };
 
 /* A config replaced by a reload, kept while retired endpoints still use it. */
@@ -56,6 +57,7 @@ struct collector {
 	int stopping;              /* 0 running, 1 draining, 2 stop now */
 	uint64_t stop_deadline_ms;
 	struct collector_counters n;
+	char print_buf[16384];     /* an event's body, before it is copied into its payload */
 };
 
 /* Attach and detach probes to match the config and the runtime overrides. */

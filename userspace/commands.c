@@ -103,11 +103,15 @@ static cJSON *status_endpoints(struct collector *c)
 		cJSON *obj = cJSON_CreateObject();
 		cJSON_AddStringToObject(obj, "id", ep->cfg->id);
 		add_safe_url(obj, ep->cfg->url);
-		cJSON_AddNumberToObject(obj, "queued", (double)deliver_ready_count(ep));
+		cJSON_AddStringToObject(obj, "state", ep->disabled ? "disabled" :
+						      breaker_state_name(ep->breaker.state));
+		cJSON_AddNumberToObject(obj, "queued", (double)ep->ready_count);
+		cJSON_AddNumberToObject(obj, "pending", (double)ep->pending);
 		cJSON_AddNumberToObject(obj, "in_flight", ep->in_flight);
 		cJSON_AddNumberToObject(obj, "attempts", (double)ep->attempts);
 		cJSON_AddNumberToObject(obj, "delivered", (double)ep->delivered);
-		cJSON_AddNumberToObject(obj, "failed", (double)ep->failed);
+		cJSON_AddNumberToObject(obj, "dead_lettered", (double)ep->dead_lettered);
+		cJSON_AddNumberToObject(obj, "refused", (double)ep->refused);
 		cJSON_AddItemToArray(endpoints, obj);
 	}
 	return endpoints;
@@ -124,7 +128,8 @@ static cJSON *status_counters(struct collector *c)
 	cJSON_AddNumberToObject(n, "queue_full", (double)c->n.queue_full);
 	cJSON_AddNumberToObject(n, "pending_deliveries", (double)c->deliver.pending);
 	cJSON_AddNumberToObject(n, "delivered", (double)c->deliver.delivered);
-	cJSON_AddNumberToObject(n, "failed", (double)c->deliver.failed);
+	cJSON_AddNumberToObject(n, "dead_lettered", (double)c->deliver.dead_lettered);
+	cJSON_AddNumberToObject(n, "cut_to_fit", (double)c->n.fitted);
 	cJSON_AddNumberToObject(n, "control_refused", (double)c->control.refused);
 	return n;
 }

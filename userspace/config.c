@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 
 #include "attemptlog.h"
 #include "deadletter.h"
@@ -35,13 +37,23 @@
 #define RING_DEFAULT (4u * 1024 * 1024)
 #define QUEUE_MAX 10000000u
 #define QUEUE_DEFAULT 100000u
-#define ATTEMPTS_MAX 100u
-#define ATTEMPTS_DEFAULT 5u
 #define TIMEOUT_MIN 100u
 #define TIMEOUT_MAX 600000u
 #define TIMEOUT_DEFAULT 15000u
 #define BYTES_MAX (1ull << 50) /* byte counts: exact in a JSON number (a double) */
 #define FSYNC_INTERVAL_MAX 60000u
+#define IN_FLIGHT_MAX 1024u
+#define PAYLOAD_MIN 512u
+#define PAYLOAD_MAX (16u * 1024 * 1024)
+#define PAYLOAD_DEFAULT (256u * 1024)
+#define DELAY_MAX (7u * 24 * 3600 * 1000)       /* one step of a retry schedule */
+#define COOLDOWN_MIN 100u
+#define COOLDOWN_MAX (24u * 3600 * 1000)
+#define DISABLE_AFTER_MAX (30u * 24 * 3600 * 1000)
+#define JITTER_MAX 100u
+#define SECRET_FILE_MAX (64 * 1024)
+#define HEADER_NAME_MAX 64
+#define HEADER_VALUE_MAX 4096
 
 #define CONFIG_EVENT_TYPE(id, name, type, ...) type,
 static const char *const event_types[] = { PROBEHOOK_EVENTS(CONFIG_EVENT_TYPE) };
@@ -50,6 +62,7 @@ struct parse_ctx {
 	char *err;
 	size_t err_size;
 	const char *base_dir;
+	struct config *cfg;  /* for warnings */
 };
 
 enum pattern_kind { PATTERN_EVENTS, PATTERN_AGENTS };
@@ -61,9 +74,21 @@ static const char *const root_keys[] = { "targets", "endpoints", "agents", "defa
 					 "spool_full_policy", "dead_letter_max_bytes",
 					 "attempt_log_max_bytes", NULL };
 static const char *const target_keys[] = { "path", "pid", NULL };
-static const char *const endpoint_keys[] = { "id", "url", "secret", "secrets", "events", "agents",
-					     "allow_private_networks", "max_attempts",
-					     "timeout_ms", NULL };
+static const char *const endpoint_keys[] = {
+	"id", "url", "secret", "secrets", "secret_file", "secret_env", "events", "agents",
+	"allow_private_networks", "max_attempts", "timeout_ms", "max_in_flight", "retry", "breaker",
+	"disable_after_ms", "ca_bundle", "headers", "ordered", "max_payload_bytes", NULL
+};
+static const char *const retry_keys[] = { "schedule_ms", "exponential", "jitter_percent",
+					  "retry_after_max_ms", NULL };
+static const char *const exponential_keys[] = { "base_ms", "cap_ms", "max_attempts", NULL };
+static const char *const breaker_keys[] = { "failure_ratio", "min_attempts", "window",
+					    "cooldown_ms", NULL };
+/* Set by probehook on every request, or meaningful only to the transport. */
+static const char *const reserved_headers[] = {
+	"content-type", "content-length", "transfer-encoding", "host", "connection", "keep-alive",
+	"expect", "te", "trailer", "upgrade", "user-agent", "proxy-connection", NULL
+};
 static const char *const agent_keys[] = { "webhook_enabled", "webhook_events", NULL };
 
 static const char default_json[] =
@@ -107,6 +132,32 @@ fail(struct parse_ctx *ctx, int ret, const char *path, const char *fmt, ...)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	return ret;
+}
+
+/* Record "path: message" in cfg->warnings; a failure to do so loses only the warning. */
+static void __attribute__((format(printf, 3, 4)))
+warn(struct parse_ctx *ctx, const char *path, const char *fmt, ...)
+{
+	struct config *cfg = ctx->cfg;
+	char line[512], **list;
+	va_list ap;
+	int n;
+
+	if (!cfg)
+		return;
+	n = snprintf(line, sizeof(line), "%s: ", path);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	list = realloc(cfg->warnings, (cfg->warning_count + 1) * sizeof(*list));
+	if (!list)
+		return;
+	cfg->warnings = list;
+	list[cfg->warning_count] = strdup(line);
+	if (list[cfg->warning_count])
+		cfg->warning_count++;
 }
 
 /* Long agent ids can overflow a key path: show the cut rather than hide it. */
@@ -202,22 +253,45 @@ static int get_bool(struct parse_ctx *ctx, const cJSON *obj, const char *key, co
 	return 0;
 }
 
+/* item is an integer in [min, max]. */
+static int uint_value(struct parse_ctx *ctx, const cJSON *item, const char *kpath,
+		      unsigned int min, unsigned int max, unsigned int *out)
+{
+	double v = cJSON_IsNumber(item) ? item->valuedouble : -1;
+
+	/* Range first: converting an out-of-range double is undefined. */
+	if (v < min || v > max || v != (double)(unsigned int)v)
+		return fail(ctx, -EINVAL, kpath, "must be an integer from %u to %u", min, max);
+	*out = (unsigned int)v;
+	return 0;
+}
+
 /* An integer in [min, max]; *out is left alone when the key is absent. */
 static int get_uint(struct parse_ctx *ctx, const cJSON *obj, const char *key, const char *path,
 		    unsigned int min, unsigned int max, unsigned int *out)
 {
 	const cJSON *item = member(obj, key);
 	char kpath[CONFIG_KEY_PATH_MAX];
-	double v;
 
 	if (!item)
 		return 0;
 	key_path(kpath, path, key);
-	v = cJSON_IsNumber(item) ? item->valuedouble : -1;
-	/* Range first: converting an out-of-range double is undefined. */
-	if (v < min || v > max || v != (double)(unsigned int)v)
-		return fail(ctx, -EINVAL, kpath, "must be an integer from %u to %u", min, max);
-	*out = (unsigned int)v;
+	return uint_value(ctx, item, kpath, min, max, out);
+}
+
+/* A number in (min, max]; *out is left alone when the key is absent. */
+static int get_ratio(struct parse_ctx *ctx, const cJSON *obj, const char *key, const char *path,
+		     double *out)
+{
+	const cJSON *item = member(obj, key);
+	char kpath[CONFIG_KEY_PATH_MAX];
+
+	if (!item)
+		return 0;
+	key_path(kpath, path, key);
+	if (!cJSON_IsNumber(item) || !(item->valuedouble > 0) || item->valuedouble > 1)
+		return fail(ctx, -EINVAL, kpath, "must be a number above 0 and at most 1");
+	*out = item->valuedouble;
 	return 0;
 }
 
@@ -311,10 +385,11 @@ static bool is_proc_root_path(const char *path)
 }
 
 /*
- * Canonical, so that a target can be matched against /proc/PID/maps and two
+ * A readable regular file, relative to the config's directory, made
+ * canonical: so that a target can be matched against /proc/PID/maps and two
  * spellings of one file are recognisably the same target.
  */
-static int resolve_target(struct parse_ctx *ctx, const char *given, const char *path, char **out)
+static int resolve_path(struct parse_ctx *ctx, const char *given, const char *path, char **out)
 {
 	char joined[PATH_MAX];
 	struct stat st;
@@ -364,7 +439,7 @@ static int parse_target(struct parse_ctx *ctx, const cJSON *obj, const char *pat
 		return fail(ctx, -EINVAL, kpath, "is required");
 	ret = get_string(ctx, item, kpath, &given);
 	if (!ret)
-		ret = resolve_target(ctx, given, kpath, &target->path);
+		ret = resolve_path(ctx, given, kpath, &target->path);
 	if (!ret)
 		ret = get_uint(ctx, obj, "pid", path, 1, INT_MAX, &pid);
 	if (!ret && pid)
@@ -490,54 +565,246 @@ static int check_url(struct parse_ctx *ctx, const char *url, const char *path)
 	return check_authority(ctx, auth, strcspn(auth, "/?#"), path);
 }
 
-static int parse_secret(struct parse_ctx *ctx, const cJSON *item, const char *path,
-			struct sign_key *key)
+/*
+ * The whole of a small text file, NUL-terminated, and its stat; checked on
+ * the open descriptor so the file checked is the file read.  Messages go
+ * under key path `where` and start with `label` (the file's name, or "").
+ */
+static int read_text_file(struct parse_ctx *ctx, const char *file, const char *where,
+			  const char *label, size_t max, char **out, struct stat *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(ctx, -errno, where, "%s%s", label, strerror(errno));
+	if (fstat(fd, st)) {
+		ret = fail(ctx, -errno, where, "%s%s", label, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		ret = fail(ctx, -EINVAL, where, "%snot a regular file", label);
+		goto out;
+	}
+	if ((size_t)st->st_size > max) {
+		ret = fail(ctx, -EFBIG, where, "%slarger than %zu bytes", label, max);
+		goto out;
+	}
+	buf = malloc((size_t)st->st_size + 1);
+	if (!buf) {
+		ret = fail(ctx, -ENOMEM, where, "out of memory");
+		goto out;
+	}
+	while (len < (size_t)st->st_size) {
+		n = read(fd, buf + len, (size_t)st->st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = fail(ctx, -errno, where, "%s%s", label, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	/* a parser would stop at a NUL and never see the rest */
+	if (memchr(buf, '\0', len)) {
+		ret = fail(ctx, -EINVAL, where, "%scontains a NUL byte; not a text file", label);
+		goto out;
+	}
+	*out = buf;
+	buf = NULL;
+out:
+	if (buf)
+		OPENSSL_cleanse(buf, (size_t)st->st_size);
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+/* One more secret from text; `what` places it ("line 2: "); messages never show it. */
+static int add_secret(struct parse_ctx *ctx, const char *text, const char *path, const char *what,
+		      struct config_endpoint *ep)
 {
 	int ret;
 
-	if (!cJSON_IsString(item))
-		return fail(ctx, -EINVAL, path, "must be a string");
-	ret = sign_key_parse(item->valuestring, key);
+	if (ep->secret_count >= CONFIG_MAX_SECRETS)
+		return fail(ctx, -EINVAL, path, "%smore than %d secrets in all", what,
+			    CONFIG_MAX_SECRETS);
+	ret = sign_key_parse(text, &ep->secrets[ep->secret_count]);
 	if (ret == -EINVAL)
-		return fail(ctx, ret, path, "not a valid whsec_ secret (base64, 16 to %d bytes)",
-			    SIGN_KEY_MAX);
+		return fail(ctx, ret, path, "%snot a valid whsec_ secret (base64, 16 to %d bytes)",
+			    what, SIGN_KEY_MAX);
 	if (ret)
 		return fail(ctx, ret, path, "cannot set up the HMAC key: %s", strerror(-ret));
+	ep->secret_count++;
 	return 0;
 }
 
-/* "secret" or "secrets" (several during a key rotation), exactly one of them. */
+static int parse_secret(struct parse_ctx *ctx, const cJSON *item, const char *path,
+			struct config_endpoint *ep)
+{
+	if (!cJSON_IsString(item))
+		return fail(ctx, -EINVAL, path, "must be a string");
+	return add_secret(ctx, item->valuestring, path, "", ep);
+}
+
+/*
+ * Whitespace-separated secrets from a file (by_line: numbered by line, "#"
+ * starts a comment) or an environment variable (numbered in order).  The
+ * text is cut in place.
+ */
+static int add_secret_tokens(struct parse_ctx *ctx, char *text, const char *path, bool by_line,
+			     struct config_endpoint *ep)
+{
+	unsigned int line = 1, index = 0;
+	char what[32], *p = text;
+	int ret;
+
+	while (*p) {
+		size_t len;
+		char saved;
+
+		if (*p == '\n') {
+			line++;
+			p++;
+			continue;
+		}
+		if (strchr(" \t\r\v\f", *p)) {
+			p++;
+			continue;
+		}
+		if (by_line && *p == '#') {
+			p += strcspn(p, "\n");
+			continue;
+		}
+		len = strcspn(p, " \t\r\n\v\f");
+		saved = p[len];
+		p[len] = '\0';
+		snprintf(what, sizeof(what), "%s %u: ", by_line ? "line" : "secret",
+			 by_line ? line : index + 1);
+		index++;
+		ret = add_secret(ctx, p, path, what, ep);
+		p[len] = saved;
+		if (ret)
+			return ret;
+		p += len;
+	}
+	if (!index)
+		return fail(ctx, -EINVAL, path, "holds no secret");
+	return 0;
+}
+
+/*
+ * A file of secrets, one per line.  Anyone who can write it can sign
+ * webhooks as us: refuse that.  Readable by others is a leak waiting to
+ * happen, but secret volumes are often mounted 0644: warn.
+ */
+static int parse_secret_file(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			     struct config_endpoint *ep)
+{
+	const cJSON *item = member(obj, "secret_file");
+	char kpath[CONFIG_KEY_PATH_MAX], label[PATH_MAX + 2];
+	char *file = NULL, *text = NULL;
+	const char *given = NULL;
+	struct stat st;
+	int ret;
+
+	if (!item)
+		return 0;
+	key_path(kpath, path, "secret_file");
+	ret = get_string(ctx, item, kpath, &given);
+	if (!ret)
+		ret = resolve_path(ctx, given, kpath, &file);
+	if (ret)
+		goto out;
+	snprintf(label, sizeof(label), "%s: ", file);
+	ret = read_text_file(ctx, file, kpath, label, SECRET_FILE_MAX, &text, &st);
+	if (ret)
+		goto out;
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		ret = fail(ctx, -EPERM, kpath,
+			   "%s is writable by group or others; refusing it (chmod go-w)", file);
+		goto out;
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH))
+		warn(ctx, kpath, "%s is readable by group or others; chmod 600 is safer", file);
+	ret = add_secret_tokens(ctx, text, kpath, true, ep);
+out:
+	if (text)
+		OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	free(file);
+	return ret;
+}
+
+static int parse_secret_env(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			    struct config_endpoint *ep)
+{
+	const cJSON *item = member(obj, "secret_env");
+	char kpath[CONFIG_KEY_PATH_MAX];
+	const char *name = NULL, *value;
+	char *text;
+	int ret;
+
+	if (!item)
+		return 0;
+	key_path(kpath, path, "secret_env");
+	ret = get_string(ctx, item, kpath, &name);
+	if (ret)
+		return ret;
+	if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+		    strlen(name) || (name[0] >= '0' && name[0] <= '9'))
+		return fail(ctx, -EINVAL, kpath, "must be an environment variable name");
+	value = getenv(name);
+	if (!value)
+		return fail(ctx, -ENOENT, kpath, "environment variable %s is not set", name);
+	text = strdup(value);
+	if (!text)
+		return fail(ctx, -ENOMEM, kpath, "out of memory");
+	ret = add_secret_tokens(ctx, text, kpath, false, ep);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	return ret;
+}
+
+/* "secret" or "secrets" (several during a key rotation), "secret_file",
+ * "secret_env": any mix, at least one secret, all used. */
 static int parse_secrets(struct parse_ctx *ctx, const cJSON *obj, const char *path,
 			 struct config_endpoint *ep)
 {
 	const cJSON *one = member(obj, "secret"), *list = member(obj, "secrets");
 	char kpath[CONFIG_KEY_PATH_MAX], ipath[CONFIG_KEY_PATH_MAX];
-	int i, n = 0, ret;
+	int i, n = 0, ret = 0;
 
 	if (one && list)
 		return fail(ctx, -EINVAL, path, "has both \"secret\" and \"secrets\"; use one");
 	if (one) {
 		key_path(kpath, path, "secret");
-		ep->secret_count = 1;
-		return parse_secret(ctx, one, kpath, &ep->secrets[0]);
+		ret = parse_secret(ctx, one, kpath, ep);
+	} else if (list) {
+		key_path(kpath, path, "secrets");
+		ret = get_array(ctx, list, kpath, "whsec_ strings", &n);
+		if (!ret && n > CONFIG_MAX_SECRETS)
+			ret = fail(ctx, -EINVAL, kpath, "must hold at most %d secrets",
+				   CONFIG_MAX_SECRETS);
+		for (i = 0; !ret && i < n; i++) {
+			index_path(ipath, kpath, i);
+			ret = parse_secret(ctx, cJSON_GetArrayItem(list, i), ipath, ep);
+		}
 	}
-	key_path(kpath, path, "secrets");
-	if (!list)
-		return fail(ctx, -EINVAL, path, "needs \"secret\" or \"secrets\"");
-	ret = get_array(ctx, list, kpath, "whsec_ strings", &n);
-	if (ret)
-		return ret;
-	if (n > CONFIG_MAX_SECRETS)
-		return fail(ctx, -EINVAL, kpath, "must hold at most %d secrets",
-			    CONFIG_MAX_SECRETS);
-	ep->secret_count = (size_t)n;
-	for (i = 0; i < n; i++) {
-		index_path(ipath, kpath, i);
-		ret = parse_secret(ctx, cJSON_GetArrayItem(list, i), ipath, &ep->secrets[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	if (!ret)
+		ret = parse_secret_file(ctx, obj, path, ep);
+	if (!ret)
+		ret = parse_secret_env(ctx, obj, path, ep);
+	if (!ret && !ep->secret_count)
+		ret = fail(ctx, -EINVAL, path,
+			   "needs \"secret\" or \"secrets\" (or \"secret_file\", \"secret_env\")");
+	return ret;
 }
 
 static int parse_endpoint_id(struct parse_ctx *ctx, const cJSON *obj, const char *path,
@@ -584,14 +851,288 @@ static int parse_endpoint_url(struct parse_ctx *ctx, const cJSON *obj, const cha
 	return ret;
 }
 
+/* "schedule_ms": [0, 5000, ...]: the delay before each attempt, the first 0. */
+static int parse_schedule(struct parse_ctx *ctx, const cJSON *list, const char *path,
+			  struct retry_policy *retry)
+{
+	char ipath[CONFIG_KEY_PATH_MAX];
+	int i, n = 0, ret;
+
+	ret = get_array(ctx, list, path, "delays in ms", &n);
+	if (ret)
+		return ret;
+	if (n > RETRY_ATTEMPTS_MAX)
+		return fail(ctx, -EINVAL, path, "must hold at most %d delays", RETRY_ATTEMPTS_MAX);
+	for (i = 0; i < n; i++) {
+		const cJSON *item = cJSON_GetArrayItem(list, i);
+
+		index_path(ipath, path, i);
+		if (i == 0 && !(cJSON_IsNumber(item) && item->valuedouble == 0))
+			return fail(ctx, -EINVAL, ipath, "must be 0: the first attempt is immediate");
+		ret = uint_value(ctx, item, ipath, 0, DELAY_MAX, &retry->schedule_ms[i]);
+		if (ret)
+			return ret;
+	}
+	retry->kind = RETRY_SCHEDULE;
+	retry->schedule_len = (unsigned int)n;
+	retry->max_attempts = (unsigned int)n;
+	return 0;
+}
+
+static int parse_exponential(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			     struct retry_policy *retry)
+{
+	char kpath[CONFIG_KEY_PATH_MAX];
+	unsigned int base = 0, cap = 0;
+	int ret;
+
+	ret = get_object(ctx, obj, path, exponential_keys);
+	if (ret)
+		return ret;
+	if (!member(obj, "base_ms") || !member(obj, "cap_ms")) {
+		key_path(kpath, path, member(obj, "base_ms") ? "cap_ms" : "base_ms");
+		return fail(ctx, -EINVAL, kpath, "is required");
+	}
+	ret = get_uint(ctx, obj, "base_ms", path, 1, DELAY_MAX, &base);
+	if (!ret)
+		ret = get_uint(ctx, obj, "cap_ms", path, 1, DELAY_MAX, &cap);
+	if (!ret && cap < base) {
+		key_path(kpath, path, "cap_ms");
+		ret = fail(ctx, -EINVAL, kpath, "must be at least base_ms (%u)", base);
+	}
+	if (!ret)
+		ret = get_uint(ctx, obj, "max_attempts", path, 1, RETRY_ATTEMPTS_MAX,
+			       &retry->max_attempts);
+	if (ret)
+		return ret;
+	retry->kind = RETRY_EXPONENTIAL;
+	retry->base_ms = base;
+	retry->cap_ms = cap;
+	retry->schedule_len = 0;
+	return 0;
+}
+
+/*
+ * "retry": {"schedule_ms": [...]} or {"exponential": {...}}, plus
+ * "jitter_percent" and "retry_after_max_ms"; the endpoint's "max_attempts"
+ * then cuts or stretches the schedule (its last delay repeats).
+ */
+static int parse_retry(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+		       struct retry_policy *retry)
+{
+	const cJSON *item = member(obj, "retry"), *sched, *expo;
+	char rpath[CONFIG_KEY_PATH_MAX], kpath[CONFIG_KEY_PATH_MAX];
+	int ret = 0;
+
+	retry_policy_default(retry);
+	key_path(rpath, path, "retry");
+	if (item) {
+		ret = get_object(ctx, item, rpath, retry_keys);
+		if (ret)
+			return ret;
+		sched = member(item, "schedule_ms");
+		expo = member(item, "exponential");
+		if (sched && expo)
+			return fail(ctx, -EINVAL, rpath,
+				    "has both \"schedule_ms\" and \"exponential\"; use one");
+		if (sched) {
+			key_path(kpath, rpath, "schedule_ms");
+			ret = parse_schedule(ctx, sched, kpath, retry);
+		} else if (expo) {
+			key_path(kpath, rpath, "exponential");
+			ret = parse_exponential(ctx, expo, kpath, retry);
+		}
+		if (!ret)
+			ret = get_uint(ctx, item, "jitter_percent", rpath, 0, JITTER_MAX,
+				       &retry->jitter_pct);
+		if (!ret)
+			ret = get_uint(ctx, item, "retry_after_max_ms", rpath, 0, DELAY_MAX,
+				       &retry->retry_after_max_ms);
+		if (ret)
+			return ret;
+	}
+	if (member(obj, "max_attempts") && retry->kind == RETRY_EXPONENTIAL &&
+	    member(member(item, "exponential"), "max_attempts")) {
+		key_path(kpath, path, "max_attempts");
+		return fail(ctx, -EINVAL, kpath,
+			    "is also set in retry.exponential.max_attempts; set it once");
+	}
+	return get_uint(ctx, obj, "max_attempts", path, 1, RETRY_ATTEMPTS_MAX,
+			&retry->max_attempts);
+}
+
+/* "breaker": {"failure_ratio", "min_attempts", "window", "cooldown_ms"}, and
+ * the endpoint's "disable_after_ms". */
+static int parse_breaker(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			 struct breaker_config *breaker)
+{
+	const cJSON *item = member(obj, "breaker");
+	char bpath[CONFIG_KEY_PATH_MAX], kpath[CONFIG_KEY_PATH_MAX];
+	unsigned int disable = 0;
+	int ret = 0;
+
+	breaker_config_default(breaker);
+	key_path(bpath, path, "breaker");
+	if (item) {
+		ret = get_object(ctx, item, bpath, breaker_keys);
+		if (!ret)
+			ret = get_ratio(ctx, item, "failure_ratio", bpath, &breaker->failure_ratio);
+		if (!ret)
+			ret = get_uint(ctx, item, "window", bpath, 1, BREAKER_WINDOW_MAX,
+				       &breaker->window);
+		if (!ret)
+			ret = get_uint(ctx, item, "min_attempts", bpath, 1, BREAKER_WINDOW_MAX,
+				       &breaker->min_attempts);
+		if (!ret && breaker->min_attempts > breaker->window) {
+			key_path(kpath, bpath, "min_attempts");
+			ret = fail(ctx, -EINVAL, kpath, "must be at most window (%u)",
+				   breaker->window);
+		}
+		if (!ret)
+			ret = get_uint(ctx, item, "cooldown_ms", bpath, COOLDOWN_MIN, COOLDOWN_MAX,
+				       &breaker->cooldown_ms);
+		if (ret)
+			return ret;
+	}
+	if (member(obj, "disable_after_ms")) {
+		ret = get_uint(ctx, obj, "disable_after_ms", path, 0, DISABLE_AFTER_MAX, &disable);
+		breaker->disable_after_ms = disable;
+	}
+	return ret;
+}
+
+static bool header_reserved(const char *name)
+{
+	if (strncasecmp(name, "webhook-", 8) == 0)
+		return true;
+	for (const char *const *r = reserved_headers; *r; r++)
+		if (strcasecmp(name, *r) == 0)
+			return true;
+	return false;
+}
+
+/* Header values often are credentials: no message here ever shows one. */
+static int check_header(struct parse_ctx *ctx, const cJSON *item, const char *hpath)
+{
+	const char *name = item->string;
+	size_t len = strlen(name);
+
+	if (!len || len > HEADER_NAME_MAX ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+			 "!#$%&'*+-.^_`|~") != len)
+		return fail(ctx, -EINVAL, hpath, "not a valid header name (1 to %d token characters)",
+			    HEADER_NAME_MAX);
+	if (header_reserved(name))
+		return fail(ctx, -EINVAL, hpath, "is set by probehook; it cannot be overridden");
+	if (!cJSON_IsString(item) || !item->valuestring[0])
+		return fail(ctx, -EINVAL, hpath, "must be a non-empty string");
+	if (strlen(item->valuestring) > HEADER_VALUE_MAX)
+		return fail(ctx, -EINVAL, hpath, "must be at most %d bytes", HEADER_VALUE_MAX);
+	for (const unsigned char *v = (const unsigned char *)item->valuestring; *v; v++)
+		if ((*v < 0x20 && *v != '\t') || *v == 0x7f)
+			return fail(ctx, -EINVAL, hpath,
+				    "must not contain CR, LF or other control characters");
+	return 0;
+}
+
+/* "headers": {"Authorization": "Bearer ..."}: extra request headers. */
+static int parse_headers(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			 struct config_endpoint *ep)
+{
+	const cJSON *headers = member(obj, "headers"), *item, *prev;
+	char kpath[CONFIG_KEY_PATH_MAX], hpath[CONFIG_KEY_PATH_MAX];
+	size_t n, len;
+	char *line;
+	int ret;
+
+	if (!headers)
+		return 0;
+	key_path(kpath, path, "headers");
+	ret = get_object(ctx, headers, kpath, NULL);
+	if (ret)
+		return ret;
+	n = (size_t)cJSON_GetArraySize(headers);
+	if (n > CONFIG_MAX_HEADERS)
+		return fail(ctx, -EINVAL, kpath, "must hold at most %d headers", CONFIG_MAX_HEADERS);
+	if (!n)
+		return 0;
+	ep->headers = calloc(n, sizeof(*ep->headers));
+	if (!ep->headers)
+		return fail(ctx, -ENOMEM, kpath, "out of memory");
+	cJSON_ArrayForEach(item, headers) {
+		key_path(hpath, kpath, item->string);
+		ret = check_header(ctx, item, hpath);
+		if (ret)
+			return ret;
+		/* header names are case-insensitive: two spellings would both be sent */
+		for (prev = headers->child; prev != item; prev = prev->next)
+			if (strcasecmp(prev->string, item->string) == 0)
+				return fail(ctx, -EINVAL, hpath, "repeats header \"%s\"",
+					    prev->string);
+		len = strlen(item->string) + 2 + strlen(item->valuestring) + 1;
+		line = malloc(len);
+		if (!line)
+			return fail(ctx, -ENOMEM, hpath, "out of memory");
+		snprintf(line, len, "%s: %s", item->string, item->valuestring);
+		ep->headers[ep->header_count++] = line;
+	}
+	return 0;
+}
+
+static int parse_ca_bundle(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			   struct config_endpoint *ep)
+{
+	const cJSON *item = member(obj, "ca_bundle");
+	char kpath[CONFIG_KEY_PATH_MAX];
+	const char *given = NULL;
+	int ret;
+
+	if (!item)
+		return 0;
+	key_path(kpath, path, "ca_bundle");
+	ret = get_string(ctx, item, kpath, &given);
+	return ret ?: resolve_path(ctx, given, kpath, &ep->ca_bundle);
+}
+
+/* How the endpoint is delivered to: limits, retries, breaker, TLS, extras. */
+static int parse_delivery(struct parse_ctx *ctx, const cJSON *obj, const char *path,
+			  struct config_endpoint *ep)
+{
+	int ret;
+
+	ep->timeout_ms = TIMEOUT_DEFAULT;
+	ep->max_in_flight = CONFIG_MAX_IN_FLIGHT_DEFAULT;
+	ep->max_payload_bytes = PAYLOAD_DEFAULT;
+	ret = get_bool(ctx, obj, "allow_private_networks", path, false,
+		       &ep->allow_private_networks);
+	if (!ret)
+		ret = get_bool(ctx, obj, "ordered", path, false, &ep->ordered);
+	if (!ret)
+		ret = get_uint(ctx, obj, "timeout_ms", path, TIMEOUT_MIN, TIMEOUT_MAX,
+			       &ep->timeout_ms);
+	if (!ret)
+		ret = get_uint(ctx, obj, "max_in_flight", path, 1, IN_FLIGHT_MAX,
+			       &ep->max_in_flight);
+	if (!ret)
+		ret = get_uint(ctx, obj, "max_payload_bytes", path, PAYLOAD_MIN, PAYLOAD_MAX,
+			       &ep->max_payload_bytes);
+	if (!ret)
+		ret = parse_retry(ctx, obj, path, &ep->retry);
+	if (!ret)
+		ret = parse_breaker(ctx, obj, path, &ep->breaker);
+	if (!ret)
+		ret = parse_ca_bundle(ctx, obj, path, ep);
+	if (!ret)
+		ret = parse_headers(ctx, obj, path, ep);
+	return ret;
+}
+
 static int parse_endpoint(struct parse_ctx *ctx, const cJSON *obj, const char *path,
 			  struct config *cfg, size_t index)
 {
 	struct config_endpoint *ep = &cfg->endpoints[index];
 	int ret;
 
-	ep->max_attempts = ATTEMPTS_DEFAULT;
-	ep->timeout_ms = TIMEOUT_DEFAULT;
 	ret = get_object(ctx, obj, path, endpoint_keys);
 	if (!ret)
 		ret = parse_endpoint_id(ctx, obj, path, cfg, index);
@@ -604,13 +1145,7 @@ static int parse_endpoint(struct parse_ctx *ctx, const cJSON *obj, const char *p
 	if (!ret)
 		ret = parse_patterns(ctx, obj, "agents", path, PATTERN_AGENTS, &ep->agents);
 	if (!ret)
-		ret = get_bool(ctx, obj, "allow_private_networks", path, false,
-			       &ep->allow_private_networks);
-	if (!ret)
-		ret = get_uint(ctx, obj, "max_attempts", path, 1, ATTEMPTS_MAX, &ep->max_attempts);
-	if (!ret)
-		ret = get_uint(ctx, obj, "timeout_ms", path, TIMEOUT_MIN, TIMEOUT_MAX,
-			       &ep->timeout_ms);
+		ret = parse_delivery(ctx, obj, path, ep);
 	return ret;
 }
 
@@ -858,7 +1393,8 @@ static int syntax_error(struct parse_ctx *ctx, const char *json, const char *whe
 int config_parse(const char *json, const char *base_dir, struct config *cfg, char *err,
 		 size_t err_size)
 {
-	struct parse_ctx ctx = { .err = err, .err_size = err_size, .base_dir = base_dir };
+	struct parse_ctx ctx = { .err = err, .err_size = err_size, .base_dir = base_dir,
+				 .cfg = cfg };
 	const char *end = NULL;
 	cJSON *root;
 	int ret;
@@ -879,67 +1415,6 @@ int config_parse(const char *json, const char *base_dir, struct config *cfg, cha
 	return ret;
 }
 
-/* The whole file, NUL-terminated; checked on the open descriptor so the file
- * checked is the file read. */
-static int read_config_file(struct parse_ctx *ctx, const char *path, char **out)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, ret = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(ctx, -errno, path, "%s", strerror(errno));
-	if (fstat(fd, &st)) {
-		ret = fail(ctx, -errno, path, "%s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = fail(ctx, -EINVAL, path, "not a regular file");
-		goto out;
-	}
-	/* The collector is privileged: whoever can write its config owns it. */
-	if (st.st_mode & S_IWOTH) {
-		ret = fail(ctx, -EPERM, path, "config file is world-writable; refusing it");
-		goto out;
-	}
-	if (st.st_size > CONFIG_FILE_MAX) {
-		ret = fail(ctx, -EFBIG, path, "larger than %d bytes", CONFIG_FILE_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		ret = fail(ctx, -ENOMEM, path, "out of memory");
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = fail(ctx, -errno, path, "%s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	/* cJSON would stop at a NUL and never see the rest. */
-	if (memchr(buf, '\0', len)) {
-		ret = fail(ctx, -EINVAL, path, "contains a NUL byte; not a JSON text file");
-		goto out;
-	}
-	*out = buf;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return ret;
-}
-
 /* Prefix the message config_parse wrote with the file's name. */
 static void prefix_error(char *err, size_t err_size, const char *path)
 {
@@ -956,14 +1431,20 @@ int config_load(const char *path, struct config *cfg, char *err, size_t err_size
 {
 	struct parse_ctx ctx = { .err = err, .err_size = err_size };
 	char *json = NULL, *real = NULL;
+	struct stat st;
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (err && err_size)
 		err[0] = '\0';
-	ret = read_config_file(&ctx, path, &json);
+	ret = read_text_file(&ctx, path, path, "", CONFIG_FILE_MAX, &json, &st);
 	if (ret)
 		return ret;
+	/* The collector is privileged: whoever can write its config owns it. */
+	if (st.st_mode & S_IWOTH) {
+		ret = fail(&ctx, -EPERM, path, "config file is world-writable; refusing it");
+		goto out;
+	}
 	real = realpath(path, NULL);
 	if (!real) {
 		ret = fail(&ctx, -errno, path, "%s", strerror(errno));
@@ -999,6 +1480,12 @@ static void free_endpoint(struct config_endpoint *ep)
 
 	free(ep->id);
 	free(ep->url);
+	free(ep->ca_bundle);
+	for (i = 0; i < ep->header_count; i++) {
+		OPENSSL_cleanse(ep->headers[i], strlen(ep->headers[i]));
+		free(ep->headers[i]);
+	}
+	free(ep->headers);
 	/* All of them, not secret_count: a failed parse may stop part-way. */
 	for (i = 0; i < CONFIG_MAX_SECRETS; i++)
 		sign_key_free(&ep->secrets[i]);
@@ -1022,5 +1509,8 @@ void config_free(struct config *cfg)
 	free_agent(&cfg->default_agent);
 	free(cfg->control_socket);
 	free(cfg->spool_dir);
+	for (i = 0; i < cfg->warning_count; i++)
+		free(cfg->warnings[i]);
+	free(cfg->warnings);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -10,12 +10,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "breaker.h"
+#include "retry.h"
 #include "sign.h"
 #include "spool.h"
 
 #define CONFIG_MAX_SECRETS 4
 #define CONFIG_CONTROL_SOCKET_DEFAULT "/run/probehook/probehookd.sock"
 #define CONFIG_CONTROL_SOCKET_MAX 108 /* sun_path */
+#define CONFIG_MAX_HEADERS 32
+#define CONFIG_MAX_IN_FLIGHT_DEFAULT 32 /* an endpoint's max_in_flight when unset */
 
 struct config_target {
 	char *path;  /* absolute path of an executable or shared library */
@@ -31,13 +35,21 @@ struct config_patterns {
 struct config_endpoint {
 	char *id;
 	char *url;                     /* http:// or https:// */
+	/* from "secret"/"secrets", then "secret_file", then "secret_env" */
 	struct sign_key secrets[CONFIG_MAX_SECRETS];
 	size_t secret_count;           /* >= 1 */
 	struct config_patterns events; /* default ["*"] */
 	struct config_patterns agents; /* default ["*"] */
 	bool allow_private_networks;   /* default false */
-	unsigned int max_attempts;     /* default 5 */
+	bool ordered;                  /* per agent, one event at a time; default false */
 	unsigned int timeout_ms;       /* default 15000 */
+	unsigned int max_in_flight;    /* concurrent requests; default 32 */
+	unsigned int max_payload_bytes; /* larger bodies get fields truncated; default 256 KiB */
+	struct retry_policy retry;     /* "retry", and "max_attempts" overriding it */
+	struct breaker_config breaker; /* "breaker", and "disable_after_ms" */
+	char *ca_bundle;               /* absolute path, or NULL: the system's CAs */
+	char **headers;                /* "Name: value" lines; values are secrets */
+	size_t header_count;
 };
 
 struct config_agent {
@@ -66,6 +78,10 @@ struct config {
 	enum spool_full_policy spool_full_policy;
 	uint64_t dead_letter_max_bytes;
 	uint64_t attempt_log_max_bytes;
+	/* things that load but deserve a look, e.g. a group-readable secret
+	 * file; one line each, key path first, never a secret */
+	char **warnings;
+	size_t warning_count;
 };
 
 /*

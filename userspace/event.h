@@ -29,6 +29,17 @@
 /* The event object, or NULL when out of memory. */
 cJSON *event_build(const struct decoded_event *ev, int64_t boot_to_unix_ns);
 
+/*
+ * The event printed (unformatted) in at most max_bytes: while it is larger,
+ * the largest field of "data" but agent_id (a string, or JSON printed as text) is cut
+ * into a shorter string, at a UTF-8 boundary, and listed in
+ * flags.truncated, so the body stays valid JSON and says what it lost.
+ * Changes event.  Returns the printed body (malloc'd) in *out: 0 when it
+ * fits, -E2BIG when nothing is left to cut (*out is then the smallest
+ * body), -ENOMEM.
+ */
+int event_fit(cJSON *event, size_t max_bytes, char **out);
+
 /* The agent id as the event's data.agent_id will carry it (UTF-8 sanitised),
  * malloc'ed; NULL when the argument was NULL or unreadable. */
 char *event_agent_id(const struct decoded_event *ev);

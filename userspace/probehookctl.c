@@ -167,12 +167,13 @@ static void print_status(const cJSON *r)
 			printf(" %.0f", pid->valuedouble);
 		putchar('\n');
 	}
-	printf("\n%-16s %8s %9s %10s %8s %9s  %s\n", "ENDPOINT", "QUEUED", "IN-FLIGHT",
-	       "DELIVERED", "FAILED", "ATTEMPTS", "URL");
+	printf("\n%-16s %-9s %8s %9s %10s %8s %9s  %s\n", "ENDPOINT", "STATE", "PENDING",
+	       "IN-FLIGHT", "DELIVERED", "DEAD", "ATTEMPTS", "URL");
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r, "endpoints"))
-		printf("%-16s %8.0f %9.0f %10.0f %8.0f %9.0f  %s\n", str(item, "id"),
-		       num(item, "queued"), num(item, "in_flight"), num(item, "delivered"),
-		       num(item, "failed"), num(item, "attempts"), str(item, "url"));
+		printf("%-16s %-9s %8.0f %9.0f %10.0f %8.0f %9.0f  %s\n", str(item, "id"),
+		       str(item, "state"), num(item, "pending"), num(item, "in_flight"),
+		       num(item, "delivered"), num(item, "dead_lettered"), num(item, "attempts"),
+		       str(item, "url"));
 	printf("\n");
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r, "counters"))
 		printf("%s %.0f  ", item->string, item->valuedouble);

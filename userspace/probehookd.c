@@ -41,20 +41,64 @@ static bool any_endpoint_wants(const struct collector *c, const char *type, cons
 	return false;
 }
 
-/* Submit one payload to every endpoint that wants it. */
-static int submit_matching(struct collector *c, const char *type, const char *agent,
-			   struct payload *p)
-{
-	for (size_t e = 0; e < c->cfg.endpoint_count; e++) {
-		int err;
+/*
+ * The body for an endpoint whose max_payload_bytes the full body exceeds:
+ * the event with its largest fields cut (and flagged).  One variant is kept
+ * per event, as endpoints usually share one cap.
+ */
+struct fitted {
+	unsigned int cap;
+	struct payload *p;
+};
 
-		if (!match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent))
+static struct payload *fit_payload(struct collector *c, const cJSON *event, const char *id,
+				   const char *agent, unsigned int cap, struct fitted *fit)
+{
+	cJSON *copy;
+	char *body = NULL;
+	int err;
+
+	if (fit->p && fit->cap == cap)
+		return fit->p;
+	payload_put(fit->p);
+	fit->p = NULL;
+	copy = cJSON_Duplicate(event, 1);
+	if (!copy)
+		return NULL;
+	err = event_fit(copy, cap, &body);
+	cJSON_Delete(copy);
+	if (err == -E2BIG)
+		log_warn("event %s: still %zu bytes after cutting every field (max_payload_bytes %u)",
+			 id, strlen(body), cap);
+	else if (err)
+		return NULL;
+	fit->cap = cap;
+	fit->p = payload_new(id, agent, body, strlen(body));
+	free(body);
+	if (fit->p)
+		c->n.fitted++;
+	return fit->p;
+}
+
+/* Submit the payload to every endpoint that wants it, cut to fit where one asks. */
+static int submit_matching(struct collector *c, const cJSON *event, const char *type,
+			   const char *agent, struct payload *p)
+{
+	struct fitted fit = { 0 };
+	int err = 0;
+
+	for (size_t e = 0; e < c->cfg.endpoint_count && !err; e++) {
+		const struct config_endpoint *ep = &c->cfg.endpoints[e];
+		struct payload *send;
+
+		if (!match_endpoint(&c->cfg, ep, type, agent))
 			continue;
-		err = deliver_submit(&c->deliver, e, p);
-		if (err)
-			return err;
+		send = p->len <= ep->max_payload_bytes ? p :
+			fit_payload(c, event, p->id, agent, ep->max_payload_bytes, &fit);
+		err = send ? deliver_submit(&c->deliver, e, send) : -ENOMEM;
 	}
-	return 0;
+	payload_put(fit.p);
+	return err;
 }
 
 /*
@@ -65,6 +109,7 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 {
 	const char *type = ev->def->type;
 	char *agent = event_agent_id(ev), *body = NULL;
+	const char *text = NULL;
 	bool wanted = any_endpoint_wants(c, type, agent);
 	struct payload *p = NULL;
 	char id[EVENT_ID_LEN];
@@ -84,20 +129,24 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 		goto out;
 	}
 	event = event_build(ev, c->boot_to_unix_ns);
-	body = event ? cJSON_PrintUnformatted(event) : NULL;
-	if (!body) {
+	/* most bodies fit the preallocated buffer: no malloc and realloc chain */
+	if (event && cJSON_PrintPreallocated(event, c->print_buf, sizeof(c->print_buf), 0))
+		text = c->print_buf;
+	else if (event)
+		text = body = cJSON_PrintUnformatted(event);
+	if (!text) {
 		c->n.build_failures++;
 		err = -ENOMEM;
 		goto out;
 	}
 	/* the live view shows every event, wanted by an endpoint or not */
 	if (c->control.tailing)
-		control_tail_line(&c->control, body, strlen(body));
+		control_tail_line(&c->control, text, strlen(text));
 	if (!wanted)
 		goto out;
 	event_id(ev->rec, c->boot_id, id);
-	p = payload_new(id, body, strlen(body));
-	err = p ? submit_matching(c, type, agent, p) : -ENOMEM;
+	p = payload_new(id, agent, text, strlen(text));
+	err = p ? submit_matching(c, event, type, agent, p) : -ENOMEM;
 	c->n.matched++;
 out:
 	payload_put(p);
@@ -259,13 +308,15 @@ static void report(struct collector *c)
 			drops += stats[i].drops;
 		}
 	log_info("records %llu (probe hits %llu, ring drops %llu, malformed %llu); "
-		 "events matched %llu, unmatched %llu, dropped on a full queue %llu; "
-		 "deliveries ok %llu, failed %llu",
+		 "events matched %llu, unmatched %llu, dropped on a full queue %llu, "
+		 "cut to max_payload_bytes %llu; deliveries ok %llu, dead-lettered %llu",
 		 (unsigned long long)c->n.records, (unsigned long long)hits,
 		 (unsigned long long)drops, (unsigned long long)c->n.malformed,
 		 (unsigned long long)c->n.matched, (unsigned long long)c->n.unmatched,
-		 (unsigned long long)c->n.queue_full,
-		 (unsigned long long)c->deliver.delivered, (unsigned long long)c->deliver.failed);
+		 (unsigned long long)c->n.queue_full, (unsigned long long)c->n.fitted,
+		 (unsigned long long)c->deliver.delivered,
+		 (unsigned long long)c->deliver.dead_lettered);
+	deliver_report(&c->deliver);
 	log_info("shutdown: %llu deliveries undelivered",
 		 (unsigned long long)c->deliver.pending);
 }
@@ -340,6 +391,8 @@ static int load_config(const char *path, struct config *cfg)
 
 	if (rc)
 		fprintf(stderr, "probehookd: config: %s\n", err);
+	for (size_t i = 0; !rc && i < cfg->warning_count; i++)
+		log_warn("config: %s", cfg->warnings[i]);
 	return rc;
 }
 

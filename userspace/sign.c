@@ -122,13 +122,24 @@ void sign_key_free(struct sign_key *key)
 static int sign_mac(const struct sign_key *key, const char *msg_id, long long timestamp,
 		    const char *body, size_t body_len, unsigned char mac[32])
 {
-	char stamp[24];
+	char stamp[24], *p = stamp + sizeof(stamp) - 1;
+	unsigned long long t = timestamp < 0 ? 0 - (unsigned long long)timestamp :
+					       (unsigned long long)timestamp;
 	size_t mac_len = 0;
 	int ok;
 
 	if (!key->mac)
 		return -EINVAL;
-	snprintf(stamp, sizeof(stamp), ".%lld.", timestamp);
+	/* ".<timestamp>." by hand: this runs once per secret per request */
+	*p = '\0';
+	*--p = '.';
+	do
+		*--p = (char)('0' + t % 10);
+	while ((t /= 10) > 0);
+	if (timestamp < 0)
+		*--p = '-';
+	*--p = '.';
+	memmove(stamp, p, (size_t)(stamp + sizeof(stamp) - p));
 	/* Re-initialising with a NULL key keeps the key and resets the state. */
 	ok = EVP_MAC_init(key->mac, NULL, 0, NULL) &&
 	     EVP_MAC_update(key->mac, (const unsigned char *)msg_id, strlen(msg_id)) &&

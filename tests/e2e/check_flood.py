@@ -17,8 +17,9 @@ import re
 import sys
 
 REPORT = re.compile(r"records (\d+) \(probe hits (\d+), ring drops (\d+), malformed (\d+)\); "
-                    r"events matched (\d+), unmatched (\d+), dropped on a full queue (\d+); "
-                    r"deliveries ok (\d+), failed (\d+)")
+                    r"events matched (\d+), unmatched (\d+), dropped on a full queue (\d+)"
+                    r"(?:, cut to max_payload_bytes \d+)?; "
+                    r"deliveries ok (\d+), dead-lettered (\d+)")
 
 
 def main():

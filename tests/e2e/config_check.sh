@@ -39,6 +39,11 @@ expect bad-secret 2 "endpoints[0].secret" "$(config "[{\"path\": \"$T\"}]" "\"se
 expect wrong-type 2 "targets[0].pid" "$(config "[{\"path\": \"$T\", \"pid\": \"1\"}]" "\"secret\": \"$SECRET\"")"
 expect unknown-target 2 "targets[0].path" "$(config '[{"path": "/no/such/program"}]' "\"secret\": \"$SECRET\"")"
 expect unknown-event 2 "events[0]" "$(config "[{\"path\": \"$T\"}]" "\"secret\": \"$SECRET\", \"events\": [\"agent.stp.completed\"]")"
+expect bad-schedule 2 "endpoints[0].retry.schedule_ms[0]: must be 0" "$(config "[{\"path\": \"$T\"}]" "\"secret\": \"$SECRET\", \"retry\": {\"schedule_ms\": [100]}")"
+expect bad-breaker 2 "endpoints[0].breaker.failure_ratio" "$(config "[{\"path\": \"$T\"}]" "\"secret\": \"$SECRET\", \"breaker\": {\"failure_ratio\": 2}")"
+expect bad-env 2 "endpoints[0].secret_env: environment variable PH_NO_SUCH_VAR is not set" "$(config "[{\"path\": \"$T\"}]" "\"secret_env\": \"PH_NO_SUCH_VAR\"")"
+# a header value is a credential: an invalid one is named, never shown
+expect header-crlf 2 "endpoints[0].headers.Authorization: must not contain CR, LF" "$(config "[{\"path\": \"$T\"}]" "\"secret\": \"$SECRET\", \"headers\": {\"Authorization\": \"Bearer c2VjcmV0LXRoYXQ\\r\\nX: 1\"}")"
 
 # More kinds of mistakes, each named by its key.  E is a valid endpoint, to
 # which a case adds or changes one member; U and P hold a valid target.

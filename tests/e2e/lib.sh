@@ -67,7 +67,7 @@ start_collector() {
 	"$BUILD/probehookd" --config "$1" --control-socket "$CTL_SOCKET" "${@:2}" 2>"$WORK/collector.log" &
 	COLLECTOR_PID=$!
 	PIDS+=("$COLLECTOR_PID")
-	wait_until 20 grep -q "running:" "$WORK/collector.log" ||
+	wait_until 20 grep -qs "running:" "$WORK/collector.log" ||
 		e2e_fail "collector did not start"
 }
 
@@ -141,4 +141,21 @@ run_agent() {
 	"$AGENT" --wait-enabled 10 --quiet "$@" 2>"$WORK/agent.log" || e2e_fail "demo agent failed"
 	FIRED=$(sed -n 's/.*(\([0-9]*\) while enabled).*/\1/p' "$WORK/agent.log")
 	[ "${FIRED:-0}" -gt 0 ] || e2e_fail "the demo agent fired nothing while enabled"
+}
+
+# log_has PATTERN: the collector's log has a line matching the extended regex
+log_has() { grep -qsE -- "$1" "$WORK/collector.log"; }
+
+# jsonl_check FILE PYTHON: run PYTHON with `lines` (the receiver's parsed JSON
+# lines) and `fail(msg)`; the test fails with the message
+jsonl_check() {
+	local file=$1 code=$2
+	python3 - "$file" <<PY || e2e_fail "check on $(basename "$file") failed"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def fail(msg):
+    print("check failed:", msg, file=sys.stderr)
+    sys.exit(1)
+$code
+PY
 }

@@ -16,12 +16,12 @@ PIDS+=($!)
 wait_until 10 test -s "$WORK/tls.port" || e2e_fail "TLS receiver did not start"
 simple_config "$WORK/config.json" \
 	"{\"id\": \"selfsigned\", \"url\": \"https://127.0.0.1:$(cat "$WORK/tls.port")/hooks\",
-	  \"secret\": \"$SECRET\", \"max_attempts\": 2, \"allow_private_networks\": true}"
+	  \"secret\": \"$SECRET\", \"max_attempts\": 2, \"retry\": {\"schedule_ms\": [0, 200]}, \"breaker\": {\"window\": 1000, \"min_attempts\": 1000}, \"allow_private_networks\": true}"
 start_collector "$WORK/config.json"
 run_agent --steps 3
 fired=$FIRED
-wait_until 20 have_log_count "giving up after 2 attempts" "$fired" ||
-	e2e_fail "$(log_count "giving up after 2 attempts") of $fired deliveries gave up"
+wait_until 20 have_log_count "dead-lettered after 2 attempts" "$fired" ||
+	e2e_fail "$(log_count "dead-lettered after 2 attempts") of $fired deliveries gave up"
 [ "$(log_count "SSL certificate problem")" -ge "$fired" ] ||
 	e2e_fail "no certificate error logged: $(grep -m1 "attempt 1 failed" "$WORK/collector.log")"
 stop_collector

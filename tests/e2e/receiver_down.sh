@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A receiver that is down does not stop the collector or touch the agent:
 # attempts fail and are retried, and once the receiver comes up every event
-# arrives exactly once.
+# arrives exactly once.  All first attempts fail at once, so the circuit
+# breaker opens: a short cool-down keeps the recovery within the test's time.
 source "$(dirname "$0")/lib.sh" "$1"
 e2e_setup
 PORT=$(free_port)
 simple_config "$WORK/config.json" "{\"id\": \"down\", \"url\": \"http://127.0.0.1:$PORT/hooks\",
-	\"secret\": \"$SECRET\", \"max_attempts\": 6, \"allow_private_networks\": true}"
+	\"secret\": \"$SECRET\", \"max_attempts\": 6, \"allow_private_networks\": true,
+	\"breaker\": {\"cooldown_ms\": 1000}}"
 start_collector "$WORK/config.json"
 run_agent --steps 10
 fired=$FIRED

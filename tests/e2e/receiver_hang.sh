@@ -9,7 +9,7 @@ start_receiver hang --delay-ms 600000
 start_receiver ok --secret "$SECRET"
 simple_config "$WORK/config.json" \
 	"{\"id\": \"hang\", \"url\": \"http://127.0.0.1:$hang_PORT/hooks\", \"secret\": \"$SECRET\",
-	  \"timeout_ms\": 500, \"max_attempts\": 2, \"allow_private_networks\": true}" \
+	  \"timeout_ms\": 500, \"max_attempts\": 2, \"retry\": {\"schedule_ms\": [0, 200]}, \"breaker\": {\"window\": 1000, \"min_attempts\": 1000}, \"allow_private_networks\": true}" \
 	"{\"id\": \"ok\", \"url\": \"http://127.0.0.1:$ok_PORT/hooks\", \"secret\": \"$SECRET\",
 	  \"allow_private_networks\": true}"
 start_collector "$WORK/config.json"
@@ -19,8 +19,8 @@ wait_until 10 have_lines "$WORK/ok.jsonl" "$fired" ||
 	e2e_fail "healthy receiver got $(count_lines "$WORK/ok.jsonl") of $fired"
 python3 "$E2E_DIR/check_latency.py" "$WORK/ok.jsonl" 1.0 ||
 	e2e_fail "the healthy endpoint waited on the hanging one"
-wait_until 30 have_log_count "giving up after 2 attempts" "$fired" ||
-	e2e_fail "$(log_count "giving up after 2 attempts") of $fired deliveries to hang gave up"
+wait_until 30 have_log_count "dead-lettered after 2 attempts" "$fired" ||
+	e2e_fail "$(log_count "dead-lettered after 2 attempts") of $fired deliveries to hang gave up"
 [ "$(log_count "timed out after")" -ge "$fired" ] || e2e_fail "attempts did not time out"
 [ "$(count_lines "$WORK/hang.jsonl")" = $((2 * fired)) ] ||
 	e2e_fail "hanging receiver got $(count_lines "$WORK/hang.jsonl") requests, want $((2 * fired))"

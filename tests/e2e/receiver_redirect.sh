@@ -7,12 +7,12 @@ e2e_setup
 start_receiver redir --status 302 --secret "$SECRET"
 simple_config "$WORK/config.json" \
 	"{\"id\": \"redir\", \"url\": \"http://127.0.0.1:$redir_PORT/hooks\", \"secret\": \"$SECRET\",
-	  \"max_attempts\": 2, \"allow_private_networks\": true}"
+	  \"max_attempts\": 2, \"retry\": {\"schedule_ms\": [0, 200]}, \"breaker\": {\"window\": 1000, \"min_attempts\": 1000}, \"allow_private_networks\": true}"
 start_collector "$WORK/config.json"
 run_agent --steps 5
 fired=$FIRED
-wait_until 20 have_log_count "giving up after 2 attempts: HTTP 302" "$fired" ||
-	e2e_fail "$(log_count "giving up after 2 attempts: HTTP 302") of $fired deliveries gave up on the 302"
+wait_until 20 have_log_count "dead-lettered after 2 attempts: HTTP 302" "$fired" ||
+	e2e_fail "$(log_count "dead-lettered after 2 attempts: HTTP 302") of $fired deliveries gave up on the 302"
 sleep 0.3 # a followed redirect would arrive now
 stop_collector
 [ "$COLLECTOR_STATUS" = 0 ] || e2e_fail "collector exited with $COLLECTOR_STATUS"

@@ -207,6 +207,124 @@ static const struct error_case error_cases[] = {
 	E(CONFIG(", 'max_attempts': 2.5", ""), "endpoints[0].max_attempts: ", -EINVAL),
 	E(CONFIG(", 'timeout_ms': 99", ""), "endpoints[0].timeout_ms: ", -EINVAL),
 	E(CONFIG(", 'timeout_ms': 600001", ""), "endpoints[0].timeout_ms: ", -EINVAL),
+	/* secrets from files and the environment (files written by main) */
+	E(CONFIG_EP("{" EP_BASE ", 'secret_file': 'missing.txt'}"), "endpoints[0].secret_file: ",
+	  -ENOENT),
+	E(CONFIG_EP("{" EP_BASE ", 'secret_file': 42}"),
+	  "endpoints[0].secret_file: must be a non-empty string", -EINVAL),
+	E(CONFIG_EP("{" EP_BASE ", 'secret_file': 'secret-gw.txt'}"), "endpoints[0].secret_file: ",
+	  -EPERM, .secret = DEMO_SECRET),
+	E(CONFIG_EP("{" EP_BASE ", 'secret_file': 'secret-bad.txt'}"),
+	  "endpoints[0].secret_file: line 3: not a valid whsec_ secret", -EINVAL,
+	  .secret = BAD_SECRET),
+	E(CONFIG_EP("{" EP_BASE ", 'secret_file': 'secret-empty.txt'}"),
+	  "endpoints[0].secret_file: holds no secret", -EINVAL),
+	E(CONFIG_EP("{" EP_BASE ", 'secrets': ['" DEMO_SECRET "', '" DEMO_SECRET "', '" DEMO_SECRET
+		    "'], 'secret_file': 'secret.txt'}"),
+	  "endpoints[0].secret_file: line 4: more than 4 secrets in all", -EINVAL),
+	E(CONFIG_EP("{" EP_BASE ", 'secret_env': 'PH_TEST_UNSET'}"),
+	  "endpoints[0].secret_env: environment variable PH_TEST_UNSET is not set", -ENOENT),
+	E(CONFIG_EP("{" EP_BASE ", 'secret_env': 'NOT A NAME'}"),
+	  "endpoints[0].secret_env: must be an environment variable name", -EINVAL),
+	E(CONFIG_EP("{" EP_BASE ", 'secret_env': '9LIVES'}"),
+	  "endpoints[0].secret_env: must be an environment variable name", -EINVAL),
+	E(CONFIG_EP("{" EP_BASE ", 'secret_env': 'PH_TEST_BAD'}"),
+	  "endpoints[0].secret_env: secret 2: not a valid whsec_ secret", -EINVAL,
+	  .secret = SHORT_SECRET),
+	E(CONFIG_EP("{" EP_BASE ", 'secret_env': 'PH_TEST_EMPTY'}"),
+	  "endpoints[0].secret_env: holds no secret", -EINVAL),
+	/* retry */
+	E(CONFIG(", 'retry': [0]", ""), "endpoints[0].retry: must be an object", -EINVAL),
+	E(CONFIG(", 'retry': {'schedul_ms': [0]}", ""),
+	  "endpoints[0].retry: unknown key \"schedul_ms\"", -EINVAL),
+	E(CONFIG(", 'retry': {'schedule_ms': []}", ""),
+	  "endpoints[0].retry.schedule_ms: must be a non-empty array", -EINVAL),
+	E(CONFIG(", 'retry': {'schedule_ms': [5, 10]}", ""),
+	  "endpoints[0].retry.schedule_ms[0]: must be 0: the first attempt is immediate", -EINVAL),
+	E(CONFIG(", 'retry': {'schedule_ms': [0, 10, -1]}", ""),
+	  "endpoints[0].retry.schedule_ms[2]: must be an integer from 0 to 604800000", -EINVAL),
+	E(CONFIG(", 'retry': {'schedule_ms': [0, '5s']}", ""),
+	  "endpoints[0].retry.schedule_ms[1]: must be an integer", -EINVAL),
+	E(CONFIG(", 'retry': {'schedule_ms': [0], 'exponential': {'base_ms': 1, 'cap_ms': 2}}",
+		 ""),
+	  "endpoints[0].retry: has both \"schedule_ms\" and \"exponential\"", -EINVAL),
+	E(CONFIG(", 'retry': {'exponential': {'base_ms': 1000}}", ""),
+	  "endpoints[0].retry.exponential.cap_ms: is required", -EINVAL),
+	E(CONFIG(", 'retry': {'exponential': {'base_ms': 1000, 'cap_ms': 10}}", ""),
+	  "endpoints[0].retry.exponential.cap_ms: must be at least base_ms (1000)", -EINVAL),
+	E(CONFIG(", 'retry': {'exponential': {'base_ms': 0, 'cap_ms': 10}}", ""),
+	  "endpoints[0].retry.exponential.base_ms: must be an integer from 1", -EINVAL),
+	E(CONFIG(", 'retry': {'exponential': {'base_ms': 1, 'cap_ms': 9, 'max': 3}}", ""),
+	  "endpoints[0].retry.exponential: unknown key \"max\"", -EINVAL),
+	E(CONFIG(", 'retry': {'exponential': {'base_ms': 1, 'cap_ms': 9, 'max_attempts': 0}}", ""),
+	  "endpoints[0].retry.exponential.max_attempts: must be an integer from 1 to 100",
+	  -EINVAL),
+	E(CONFIG(", 'max_attempts': 3, "
+		 "'retry': {'exponential': {'base_ms': 1, 'cap_ms': 9, 'max_attempts': 3}}", ""),
+	  "endpoints[0].max_attempts: is also set in retry.exponential.max_attempts", -EINVAL),
+	E(CONFIG(", 'retry': {'jitter_percent': 101}", ""),
+	  "endpoints[0].retry.jitter_percent: must be an integer from 0 to 100", -EINVAL),
+	E(CONFIG(", 'retry': {'retry_after_max_ms': -1}", ""),
+	  "endpoints[0].retry.retry_after_max_ms: ", -EINVAL),
+	/* breaker */
+	E(CONFIG(", 'breaker': true", ""), "endpoints[0].breaker: must be an object", -EINVAL),
+	E(CONFIG(", 'breaker': {'ratio': 0.5}", ""), "endpoints[0].breaker: unknown key \"ratio\"",
+	  -EINVAL),
+	E(CONFIG(", 'breaker': {'failure_ratio': 0}", ""),
+	  "endpoints[0].breaker.failure_ratio: must be a number above 0 and at most 1", -EINVAL),
+	E(CONFIG(", 'breaker': {'failure_ratio': 1.5}", ""),
+	  "endpoints[0].breaker.failure_ratio: ", -EINVAL),
+	E(CONFIG(", 'breaker': {'failure_ratio': 'half'}", ""),
+	  "endpoints[0].breaker.failure_ratio: ", -EINVAL),
+	E(CONFIG(", 'breaker': {'window': 0}", ""),
+	  "endpoints[0].breaker.window: must be an integer from 1 to 1000", -EINVAL),
+	E(CONFIG(", 'breaker': {'window': 1001}", ""), "endpoints[0].breaker.window: ", -EINVAL),
+	E(CONFIG(", 'breaker': {'min_attempts': 30}", ""),
+	  "endpoints[0].breaker.min_attempts: must be at most window (20)", -EINVAL),
+	E(CONFIG(", 'breaker': {'cooldown_ms': 50}", ""), "endpoints[0].breaker.cooldown_ms: ",
+	  -EINVAL),
+	E(CONFIG(", 'disable_after_ms': -5", ""), "endpoints[0].disable_after_ms: ", -EINVAL),
+	E(CONFIG(", 'disable_after_ms': 2592000001", ""), "endpoints[0].disable_after_ms: ",
+	  -EINVAL),
+	/* limits and extras */
+	E(CONFIG(", 'max_in_flight': 0", ""),
+	  "endpoints[0].max_in_flight: must be an integer from 1 to 1024", -EINVAL),
+	E(CONFIG(", 'max_in_flight': 1025", ""), "endpoints[0].max_in_flight: ", -EINVAL),
+	E(CONFIG(", 'max_payload_bytes': 511", ""),
+	  "endpoints[0].max_payload_bytes: must be an integer from 512 to 16777216", -EINVAL),
+	E(CONFIG(", 'ordered': 1", ""), "endpoints[0].ordered: must be a boolean", -EINVAL),
+	E(CONFIG(", 'ca_bundle': 'nope.pem'", ""), "endpoints[0].ca_bundle: ", -ENOENT),
+	E(CONFIG(", 'ca_bundle': ''", ""), "endpoints[0].ca_bundle: must be a non-empty string",
+	  -EINVAL),
+	E(CONFIG(", 'ca_bundle': '.'", ""), "endpoints[0].ca_bundle: ", -EINVAL),
+	E(CONFIG(", 'headers': []", ""), "endpoints[0].headers: must be an object", -EINVAL),
+	E(CONFIG(", 'headers': {'Content-Type': 'text/plain'}", ""),
+	  "endpoints[0].headers.Content-Type: is set by probehook; it cannot be overridden",
+	  -EINVAL),
+	E(CONFIG(", 'headers': {'webhook-id': 'x'}", ""),
+	  "endpoints[0].headers.webhook-id: is set by probehook", -EINVAL),
+	E(CONFIG(", 'headers': {'WEBHOOK-Signature': 'v1,x'}", ""),
+	  "endpoints[0].headers.WEBHOOK-Signature: is set by probehook", -EINVAL),
+	E(CONFIG(", 'headers': {'Host': 'evil'}", ""), "endpoints[0].headers.Host: is set by",
+	  -EINVAL),
+	E(CONFIG(", 'headers': {'user-agent': 'x'}", ""),
+	  "endpoints[0].headers.user-agent: is set by", -EINVAL),
+	E(CONFIG(", 'headers': {'X-Bad Name': 'v'}", ""),
+	  "endpoints[0].headers.X-Bad Name: not a valid header name", -EINVAL),
+	E(CONFIG(", 'headers': {'X-A:': 'v'}", ""), "endpoints[0].headers.X-A:: not a valid header",
+	  -EINVAL),
+	E(CONFIG(", 'headers': {'X-A': 'tok3n\\r\\nInjected: 1'}", ""),
+	  "endpoints[0].headers.X-A: must not contain CR, LF or other control characters",
+	  -EINVAL, .secret = "tok3n"),
+	E(CONFIG(", 'headers': {'Authorization': 'Bearer s3cr3t\\n'}", ""),
+	  "endpoints[0].headers.Authorization: must not contain CR, LF", -EINVAL,
+	  .secret = "s3cr3t"),
+	E(CONFIG(", 'headers': {'X-A': 5}", ""), "endpoints[0].headers.X-A: must be a non-empty",
+	  -EINVAL),
+	E(CONFIG(", 'headers': {'X-A': ''}", ""), "endpoints[0].headers.X-A: must be a non-empty",
+	  -EINVAL),
+	E(CONFIG(", 'headers': {'X-A': 'a', 'x-a': 'b'}", ""),
+	  "endpoints[0].headers.x-a: repeats header \"X-A\"", -EINVAL),
 	/* agents */
 	E(CONFIG("", ", 'agents': []"), "agents: must be an object", -EINVAL),
 	E(CONFIG("", ", 'agents': {'agent-42': true}"), "agents.agent-42: must be an object",
@@ -349,8 +467,25 @@ static void test_example(void)
 	check_patterns(&cfg.endpoints[0].events, "agent.step.*", "agent.run.completed");
 	check_patterns(&cfg.endpoints[0].agents, "*", NULL);
 	CHECK(cfg.endpoints[0].allow_private_networks);
-	CHECK(cfg.endpoints[0].max_attempts == 5);
 	CHECK(cfg.endpoints[0].timeout_ms == 15000);
+	/* delivery defaults: the published schedule, a breaker, no extras */
+	CHECK(cfg.endpoints[0].retry.kind == RETRY_SCHEDULE);
+	CHECK(cfg.endpoints[0].retry.max_attempts == 8);
+	CHECK(cfg.endpoints[0].retry.schedule_len == 8);
+	CHECK(cfg.endpoints[0].retry.schedule_ms[1] == 5000);
+	CHECK(cfg.endpoints[0].retry.jitter_pct == 20);
+	CHECK(cfg.endpoints[0].retry.retry_after_max_ms == 3600000);
+	CHECK(cfg.endpoints[0].breaker.failure_ratio == 0.5);
+	CHECK(cfg.endpoints[0].breaker.min_attempts == 10);
+	CHECK(cfg.endpoints[0].breaker.window == 20);
+	CHECK(cfg.endpoints[0].breaker.cooldown_ms == 30000);
+	CHECK(cfg.endpoints[0].breaker.disable_after_ms == 5ull * 24 * 3600 * 1000);
+	CHECK(cfg.endpoints[0].max_in_flight == 32);
+	CHECK(cfg.endpoints[0].max_payload_bytes == 256 * 1024);
+	CHECK(!cfg.endpoints[0].ordered);
+	CHECK(cfg.endpoints[0].ca_bundle == NULL);
+	CHECK(cfg.endpoints[0].header_count == 0);
+	CHECK(cfg.warning_count == 0);
 
 	CHECK(cfg.agent_count == 1);
 	CHECK_STR_EQ(cfg.agents[0].agent_id, "agent-42");
@@ -400,7 +535,7 @@ static void test_options(void)
 	CHECK(cfg.endpoints[0].secret_count == 2);
 	CHECK(cfg.endpoints[0].secrets[1].len == 32);
 	check_patterns(&cfg.endpoints[0].agents, "agent-1", "agent-2");
-	CHECK(cfg.endpoints[0].max_attempts == 100);
+	CHECK(cfg.endpoints[0].retry.max_attempts == 100);
 	CHECK(cfg.endpoints[0].timeout_ms == 100);
 	CHECK(!cfg.endpoints[0].allow_private_networks);
 	CHECK_STR_EQ(cfg.endpoints[1].id, "b.B_9-");
@@ -448,6 +583,80 @@ static void test_spool_keys(void)
 	CHECK(cfg.dead_letter_max_bytes == 65536);
 	CHECK(cfg.attempt_log_max_bytes == 1048576);
 	config_free(&cfg);
+}
+
+/* The delivery keys set away from their defaults; secrets from all sources. */
+static void test_delivery_options(void)
+{
+	char err[512], want[PATH_MAX], *json;
+	struct config cfg;
+	int ret;
+
+	json = q("{'targets': [{'path': 'agent'}],"
+		 " 'endpoints': [{'id': 'a', 'url': 'https://hooks.example.com/x',"
+		 "   'secret': '" DEMO_SECRET "', 'secret_file': 'secret.txt',"
+		 "   'secret_env': 'PH_TEST_SECRET',"
+		 "   'max_attempts': 5, 'retry': {'schedule_ms': [0, 100, 250], 'jitter_percent': 0,"
+		 "                                'retry_after_max_ms': 2000},"
+		 "   'breaker': {'failure_ratio': 0.25, 'min_attempts': 2, 'window': 4,"
+		 "               'cooldown_ms': 500},"
+		 "   'disable_after_ms': 0, 'ordered': true, 'max_in_flight': 4,"
+		 "   'max_payload_bytes': 2048, 'ca_bundle': 'ca.pem',"
+		 "   'headers': {'Authorization': 'Bearer t0k', 'X-Env': 'prod\\tone'}},"
+		 "  {'id': 'b', 'url': 'http://example.com', 'secret_file': 'secret-ro.txt',"
+		 "   'retry': {'exponential': {'base_ms': 100, 'cap_ms': 1000, 'max_attempts': 4}}},"
+		 "  {'id': 'c', 'url': 'http://example.com', 'secret_env': 'PH_TEST_SECRET',"
+		 "   'retry': {'schedule_ms': [0, 1000]}}]}");
+	ret = config_parse(json, tmpdir, &cfg, err, sizeof(err));
+	free(json);
+	CHECK(ret == 0);
+	if (ret) {
+		fprintf(stderr, "  delivery options: %s\n", err);
+		return;
+	}
+	/* secret, the file's two, the environment's one, in that order */
+	CHECK(cfg.endpoints[0].secret_count == 4);
+	CHECK(cfg.endpoints[0].secrets[0].len == 24);
+	CHECK(cfg.endpoints[0].secrets[1].len == 32);
+	CHECK(cfg.endpoints[0].secrets[2].len == 24);
+	CHECK(cfg.endpoints[0].secrets[3].len == 32);
+	CHECK(cfg.endpoints[0].retry.kind == RETRY_SCHEDULE);
+	CHECK(cfg.endpoints[0].retry.schedule_len == 3);
+	CHECK(cfg.endpoints[0].retry.schedule_ms[2] == 250);
+	CHECK(cfg.endpoints[0].retry.max_attempts == 5); /* the override */
+	CHECK(cfg.endpoints[0].retry.jitter_pct == 0);
+	CHECK(cfg.endpoints[0].retry.retry_after_max_ms == 2000);
+	CHECK(cfg.endpoints[0].breaker.failure_ratio == 0.25);
+	CHECK(cfg.endpoints[0].breaker.min_attempts == 2);
+	CHECK(cfg.endpoints[0].breaker.window == 4);
+	CHECK(cfg.endpoints[0].breaker.cooldown_ms == 500);
+	CHECK(cfg.endpoints[0].breaker.disable_after_ms == 0);
+	CHECK(cfg.endpoints[0].ordered);
+	CHECK(cfg.endpoints[0].max_in_flight == 4);
+	CHECK(cfg.endpoints[0].max_payload_bytes == 2048);
+	tmp_path(want, sizeof(want), "ca.pem");
+	CHECK_STR_EQ(cfg.endpoints[0].ca_bundle, want);
+	CHECK(cfg.endpoints[0].header_count == 2);
+	if (cfg.endpoints[0].header_count == 2) {
+		CHECK_STR_EQ(cfg.endpoints[0].headers[0], "Authorization: Bearer t0k");
+		CHECK_STR_EQ(cfg.endpoints[0].headers[1], "X-Env: prod\tone");
+	}
+	CHECK(cfg.endpoints[1].secret_count == 1);
+	CHECK(cfg.endpoints[1].retry.kind == RETRY_EXPONENTIAL);
+	CHECK(cfg.endpoints[1].retry.base_ms == 100);
+	CHECK(cfg.endpoints[1].retry.cap_ms == 1000);
+	CHECK(cfg.endpoints[1].retry.max_attempts == 4);
+	/* a schedule without max_attempts: one attempt per entry */
+	CHECK(cfg.endpoints[2].retry.max_attempts == 2);
+	/* the 0644 secret file loads, with a warning that names it, not its secret */
+	CHECK(cfg.warning_count == 1);
+	if (cfg.warning_count == 1) {
+		CHECK(starts_with(cfg.warnings[0], "endpoints[1].secret_file: "));
+		CHECK(strstr(cfg.warnings[0], "secret-ro.txt is readable by group or others"));
+		CHECK(!strstr(cfg.warnings[0], DEMO_KEY));
+	}
+	config_free(&cfg);
+	CHECK(cfg_is_zero(&cfg));
 }
 
 static void test_long_values(void)
@@ -614,11 +823,23 @@ int main(void)
 	write_file("lib.so", "not really\n", 0644);
 	write_file("probehook-demo-agent", "#!/bin/sh\n", 0755);
 	write_file("libprobehook.so", "not really\n", 0644);
+	write_file("secret.txt", "# rotation: new key first\n  " KEY32 "  \n\n" DEMO_SECRET "\n",
+		   0600);
+	write_file("secret-ro.txt", DEMO_SECRET "\n", 0644);
+	write_file("secret-gw.txt", DEMO_SECRET "\n", 0620);
+	write_file("secret-bad.txt", DEMO_SECRET "\n# next\n" BAD_SECRET "\n", 0600);
+	write_file("secret-empty.txt", "# nothing here\n\n", 0600);
+	write_file("ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
+	setenv("PH_TEST_SECRET", KEY32, 1);
+	setenv("PH_TEST_BAD", DEMO_SECRET " " SHORT_SECRET, 1);
+	setenv("PH_TEST_EMPTY", "  ", 1);
+	unsetenv("PH_TEST_UNSET");
 
 	test_error_cases();
 	test_example();
 	test_options();
 	test_spool_keys();
+	test_delivery_options();
 	test_long_values();
 	test_default_json();
 	test_load();
@@ -627,6 +848,12 @@ int main(void)
 	remove_file("lib.so");
 	remove_file("probehook-demo-agent");
 	remove_file("libprobehook.so");
+	remove_file("secret.txt");
+	remove_file("secret-ro.txt");
+	remove_file("secret-gw.txt");
+	remove_file("secret-bad.txt");
+	remove_file("secret-empty.txt");
+	remove_file("ca.pem");
 	rmdir(tmpdir);
 	return check_summary("test_config");
 }

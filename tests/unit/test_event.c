@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Event JSON: the catalog's fields, the flags, hostile bytes, ids, times. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "check.h"
@@ -177,8 +179,7 @@ static void test_json_arguments(void)
 	args[3].text = deep_ok;
 	args[4].text = deep_bad;
 	ev = build(0, args);
-	CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(ev, "data"), "usage")));
+	check_printed(ev, "data", "usage", deep_ok); /* embedded as JSON, not a string */
 	CHECK_STR_EQ(str_at(ev, "data", "tool_calls"), deep_bad);
 	check_printed(ev, "flags", NULL, "{\"too_deep\":[\"tool_calls\"]}");
 	cJSON_Delete(ev);
@@ -223,6 +224,43 @@ static void test_utf8_complete_len(void)
 				cases[i].want);
 		CHECK(got == cases[i].want);
 	}
+}
+
+/* JSON arguments embed as their own (minified) text, whole documents only,
+ * and never with raw control characters. */
+static void test_embedded_json(void)
+{
+	const struct test_arg spaced[] = {
+		{ .text = "a" }, { .text = "s" }, { .text = "done" },
+		{ .text = " { \"total\" : 12345678901234567890123 ,\n \"t\": \"a b\" } " },
+		{ .text = "[ 1, 2.50, -3e2 ]" },
+	};
+	const struct test_arg bad[] = {
+		{ .text = "a" }, { .text = "s" }, { .text = "done" },
+		{ .text = "{} trailing" }, { .text = "[\"line\nbreak\"]" },
+	};
+	cJSON *ev, *reparsed;
+	char *text;
+
+	ev = build(0, spaced);
+	/* every digit kept, spacing gone, strings untouched */
+	check_printed(ev, "data", "usage", "{\"total\":12345678901234567890123,\"t\":\"a b\"}");
+	check_printed(ev, "data", "tool_calls", "[1,2.50,-3e2]");
+	CHECK(cJSON_GetObjectItemCaseSensitive(ev, "flags") == NULL);
+	cJSON_Delete(ev);
+
+	ev = build(0, bad);
+	/* a JSON value followed by more is not JSON */
+	CHECK_STR_EQ(str_at(ev, "data", "usage"), "{} trailing");
+	/* a raw newline inside a string: embedded, but escaped */
+	check_printed(ev, "data", "tool_calls", "[\"line\\nbreak\"]");
+	check_printed(ev, "flags", NULL, "{\"invalid_json\":[\"usage\"]}");
+	text = cJSON_PrintUnformatted(ev);
+	reparsed = cJSON_Parse(text);
+	CHECK(reparsed != NULL);
+	free(text);
+	cJSON_Delete(reparsed);
+	cJSON_Delete(ev);
 }
 
 static void test_utf8_sanitize(void)
@@ -330,14 +368,145 @@ static void test_rfc3339(void)
 	CHECK_STR_EQ(out, "2262-04-11T23:47:16.854775Z");
 }
 
+/* An event with data fields of the given sizes: "big" a string of n bytes of
+ * fill, "obj" a JSON object of about m bytes, "small" untouched. */
+static cJSON *event_with(size_t n, const char *fill, size_t m)
+{
+	cJSON *event = cJSON_CreateObject(), *data, *obj;
+	size_t fill_len = strlen(fill);
+	char *big = malloc(n + 1), key[16];
+
+	CHECK(event && big);
+	for (size_t i = 0; i + fill_len <= n; i += fill_len)
+		memcpy(big + i, fill, fill_len);
+	big[n / fill_len * fill_len] = '\0';
+	cJSON_AddStringToObject(event, "type", "tool.execution.completed");
+	data = cJSON_AddObjectToObject(event, "data");
+	cJSON_AddStringToObject(data, "small", "agent-42");
+	cJSON_AddStringToObject(data, "big", big);
+	obj = cJSON_AddObjectToObject(data, "obj");
+	for (size_t i = 0; i * 20 < m; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		cJSON_AddStringToObject(obj, key, "vvvvvvvvvv");
+	}
+	cJSON_AddNumberToObject(data, "n", 7);
+	free(big);
+	return event;
+}
+
+static bool listed(const cJSON *event, const char *flag, const char *field)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(event, "flags"), flag);
+	const cJSON *item;
+	int seen = 0;
+
+	cJSON_ArrayForEach(item, list)
+		seen += cJSON_IsString(item) && strcmp(item->valuestring, field) == 0;
+	return seen == 1;
+}
+
+static void test_fit(void)
+{
+	cJSON *event, *parsed;
+	char *body = NULL, *whole;
+
+	/* fits already: unchanged, no flags */
+	event = event_with(100, "x", 100);
+	whole = cJSON_PrintUnformatted(event);
+	CHECK(event_fit(event, 4096, &body) == 0);
+	CHECK_STR_EQ(body, whole);
+	CHECK(!cJSON_GetObjectItemCaseSensitive(event, "flags"));
+	free(body);
+	free(whole);
+	cJSON_Delete(event);
+
+	/* two big fields: both cut, flagged, valid JSON, the rest intact */
+	event = event_with(6000, "x", 3000);
+	CHECK(event_fit(event, 2000, &body) == 0);
+	CHECK(body && strlen(body) <= 2000 && strlen(body) > 1500);
+	parsed = body ? cJSON_Parse(body) : NULL;
+	CHECK(parsed != NULL);
+	CHECK_STR_EQ(str_at(parsed, "data", "small"), "agent-42");
+	CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(parsed, "data"), "obj")));
+	CHECK(strncmp(str_at(parsed, "data", "obj") ?: "", "{\"k0\":\"vvvvvvvvvv\"", 18) == 0);
+	CHECK(listed(parsed, "truncated", "big"));
+	CHECK(listed(parsed, "truncated", "obj"));
+	CHECK(!listed(parsed, "truncated", "small"));
+	cJSON_Delete(parsed);
+	free(body);
+	cJSON_Delete(event);
+
+	/* multi-byte text is cut on a character boundary; escapes still fit */
+	event = event_with(9000, "\xc3\xa9\xe2\x82\xac\"", 10);
+	CHECK(event_fit(event, 1500, &body) == 0);
+	CHECK(body && strlen(body) <= 1500 && utf8_valid(body, strlen(body)));
+	parsed = body ? cJSON_Parse(body) : NULL;
+	CHECK(parsed && str_at(parsed, "data", "big"));
+	if (parsed && str_at(parsed, "data", "big")) {
+		const char *big = str_at(parsed, "data", "big");
+
+		CHECK(strlen(big) > 500 && utf8_valid(big, strlen(big)));
+	}
+	cJSON_Delete(parsed);
+	free(body);
+	cJSON_Delete(event);
+
+	/* agent_id is never cut, even when it is the largest field */
+	event = event_with(300, "x", 10);
+	{
+		char id[700];
+
+		memset(id, 'a', sizeof(id) - 1);
+		id[sizeof(id) - 1] = '\0';
+		cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(event, "data"), "agent_id",
+					id);
+		CHECK(event_fit(event, 900, &body) == 0);
+		parsed = body ? cJSON_Parse(body) : NULL;
+		CHECK(parsed && strcmp(str_at(parsed, "data", "agent_id") ?: "", id) == 0);
+		CHECK(parsed && listed(parsed, "truncated", "big"));
+		CHECK(parsed && !listed(parsed, "truncated", "agent_id"));
+		cJSON_Delete(parsed);
+		free(body);
+		/* and when nothing else is left, the body stays over the cap */
+		CHECK(event_fit(event, 600, &body) == -E2BIG);
+		CHECK(body && strstr(body, id));
+		free(body);
+	}
+	cJSON_Delete(event);
+
+	/* an earlier flag is not listed twice */
+	event = event_with(5000, "y", 10);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(event, "flags"),
+						    "truncated"),
+			     cJSON_CreateString("big"));
+	CHECK(event_fit(event, 1024, &body) == 0);
+	CHECK(listed(event, "truncated", "big"));
+	free(body);
+	cJSON_Delete(event);
+
+	/* too small to fit at all: the smallest body there is, still JSON */
+	event = event_with(5000, "z", 500);
+	CHECK(event_fit(event, 20, &body) == -E2BIG);
+	parsed = body ? cJSON_Parse(body) : NULL;
+	CHECK(parsed != NULL);
+	CHECK_STR_EQ(str_at(parsed, "data", "big"), "");
+	cJSON_Delete(parsed);
+	free(body);
+	cJSON_Delete(event);
+}
+
 int main(void)
 {
+	test_fit();
 	test_step_completed();
 	test_numbers_and_times();
 	test_hostile_strings();
 	test_json_arguments();
 	test_truncated_utf8();
 	test_utf8_complete_len();
+	test_embedded_json();
 	test_utf8_sanitize();
 	test_event_id();
 	test_agent_id();

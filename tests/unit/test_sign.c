@@ -2,6 +2,10 @@
 /* Standard Webhooks signing: the specification's published vector, rotation,
  * verification and secret parsing. */
 #include <errno.h>
+#include <limits.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "check.h"
 #include "sign.h"
@@ -92,9 +96,34 @@ static void test_base64(void)
 	CHECK(base64_decode("YWJjZGVmZ2hp", 12, out, 8) == -EINVAL); /* 9 bytes into 8 */
 }
 
+/* The timestamp goes into the MAC as its decimal text, whatever its value:
+ * compare with a one-shot HMAC over the formatted message. */
+static void test_timestamps(void)
+{
+	static const long long stamps[] = { 0, 7, -5, 1614265330LL, LLONG_MAX, LLONG_MIN };
+	struct sign_key key;
+
+	CHECK(sign_key_parse(SPEC_SECRET, &key) == 0);
+	for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
+		unsigned char mac[EVP_MAX_MD_SIZE];
+		unsigned int mac_len = 0;
+		char msg[128], sig[SIGN_SIGNATURE_LEN], want[SIGN_SIGNATURE_LEN];
+		int n = snprintf(msg, sizeof(msg), "%s.%lld.%s", SPEC_ID, stamps[i], SPEC_BODY);
+
+		HMAC(EVP_sha256(), key.bytes, (int)key.len, (unsigned char *)msg, (size_t)n, mac,
+		     &mac_len);
+		memcpy(want, "v1,", 3);
+		base64_encode(mac, mac_len, want + 3, sizeof(want) - 3);
+		CHECK(sign_signature(&key, SPEC_ID, stamps[i], SPEC_BODY, strlen(SPEC_BODY), sig) == 0);
+		CHECK_STR_EQ(sig, want);
+	}
+	sign_key_free(&key);
+}
+
 int main(void)
 {
 	test_spec_vector();
+	test_timestamps();
 	test_verify();
 	test_bad_secrets();
 	test_base64();
