@@ -55,6 +55,7 @@ struct attempt {
 struct socket_watch {
 	struct loop_watch watch;
 	struct deliver *d;
+	uint32_t events;  /* registered with epoll: curl often repeats itself */
 };
 
 static void dispatch(struct deliver *d, struct endpoint_state *ep);
@@ -63,14 +64,16 @@ static void dispatch(struct deliver *d, struct endpoint_state *ep);
 
 struct payload *payload_new(const char *id, const char *agent, const char *body, size_t len)
 {
-	size_t agent_len = agent ? strlen(agent) : 0;
+	size_t agent_len = agent ? strlen(agent) : 0, len_id;
 	struct payload *p = malloc(sizeof(*p) + len + 1 + agent_len + 1);
 	char *agent_copy;
 
 	if (!p)
 		return NULL;
 	p->refs = 1;
-	snprintf(p->id, sizeof(p->id), "%s", id);
+	len_id = strnlen(id, EVENT_ID_LEN - 1);
+	memcpy(p->id, id, len_id);
+	p->id[len_id] = '\0';
 	p->len = len;
 	memcpy(p->body, body, len);
 	p->body[len] = '\0';
@@ -227,13 +230,18 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
 		events |= EPOLLIN;
 	if (what & CURL_POLL_OUT)
 		events |= EPOLLOUT;
-	if (sw)
+	if (sw) {
+		if (sw->events == events)
+			return 0;
+		sw->events = events;
 		return loop_mod(d->loop, &sw->watch, events) ? -1 : 0;
+	}
 	sw = calloc(1, sizeof(*sw));
 	if (!sw)
 		return -1;
 	sw->watch = (struct loop_watch){ .fd = s, .fn = on_socket_ready, .data = d };
 	sw->d = d;
+	sw->events = events;
 	if (loop_add(d->loop, &sw->watch, events)) {
 		free(sw);
 		return -1;

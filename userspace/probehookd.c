@@ -46,6 +46,7 @@ struct collector {
 	uint64_t stop_deadline_ms;
 	/* counters */
 	uint64_t records, malformed, unmatched, matched, build_failures, queue_full, fitted;
+	char print_buf[16384];  /* an event's body, before it is copied into its payload */
 };
 
 /* ---- the ring buffer: one record in, deliveries out ------------------------------------- */
@@ -99,7 +100,7 @@ static struct payload *fit_payload(struct collector *c, const cJSON *event, cons
 
 static int route_event(struct collector *c, const struct decoded_event *ev)
 {
-	const char *type = ev->def->type, *agent;
+	const char *type = ev->def->type, *agent, *text;
 	struct fitted fit = { 0 };
 	struct payload *p = NULL, *send;
 	char id[EVENT_ID_LEN];
@@ -126,9 +127,13 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 		if (!match_endpoint(&c->cfg, ep, type, agent))
 			continue;
 		if (!p) {
-			body = cJSON_PrintUnformatted(event);
+			/* most bodies fit the stack buffer: no malloc and realloc chain */
+			if (cJSON_PrintPreallocated(event, c->print_buf, sizeof(c->print_buf), 0))
+				text = c->print_buf;
+			else
+				text = body = cJSON_PrintUnformatted(event);
 			event_id(ev->rec, c->boot_id, id);
-			p = body ? payload_new(id, agent, body, strlen(body)) : NULL;
+			p = text ? payload_new(id, agent, text, strlen(text)) : NULL;
 			if (!p) {
 				err = -ENOMEM;
 				c->build_failures++;
