@@ -319,6 +319,26 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
+/*
+ * The guard again, on the connection a request is about to go out on, new
+ * or reused: curl shares its connection cache across endpoints, and a
+ * connection another endpoint opened with allow_private_networks must not
+ * carry this one's requests.  Runs before anything is sent.
+ */
+static int before_request(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+			  int local_port)
+{
+	struct attempt *at = clientp;
+
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	if (netguard_check_text(primary_ip, at->dl->ep->cfg->allow_private_networks, at->refused,
+				sizeof(at->refused)))
+		return CURL_PREREQFUNC_ABORT;
+	return CURL_PREREQFUNC_OK;
+}
+
 /* ---- one attempt ------------------------------------------------------------------------ */
 
 /* "name" then text: the lines are sized for their longest content.  By hand
@@ -388,6 +408,8 @@ static void setup_handle(struct deliver *d, struct attempt *at, const struct end
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, at);
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, at);
+	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, before_request);
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, at);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, at->error);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, at);
 	at->setup_for = ep;
