@@ -48,7 +48,9 @@ struct attempt {
 	char ts_line[48];
 	char sig_line[24 + CONFIG_MAX_SECRETS * SIGN_SIGNATURE_LEN];
 	size_t response_bytes;
-	char refused[160];            /* set when the address guard refused a connection */
+	unsigned int sockets_opened;  /* addresses the guard let through */
+	bool prereq_refused;          /* the connection's address was refused */
+	char refused[160];            /* why the address guard refused */
 	char error[CURL_ERROR_SIZE];
 };
 
@@ -316,6 +318,8 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 			   at->refused, sizeof(at->refused)))
 		return CURL_SOCKET_BAD;
 	fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+	if (fd >= 0)
+		at->sockets_opened++;
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
@@ -334,8 +338,10 @@ static int before_request(void *clientp, char *primary_ip, char *local_ip, int p
 	(void)primary_port;
 	(void)local_port;
 	if (netguard_check_text(primary_ip, at->dl->ep->cfg->allow_private_networks, at->refused,
-				sizeof(at->refused)))
+				sizeof(at->refused))) {
+		at->prereq_refused = true;
 		return CURL_PREREQFUNC_ABORT;
+	}
 	return CURL_PREREQFUNC_OK;
 }
 
@@ -482,6 +488,8 @@ static int attempt_start(struct deliver *d, struct delivery *dl)
 	curl_easy_setopt(at->easy, CURLOPT_POSTFIELDSIZE, (long)dl->payload->len);
 	at->dl = dl;
 	at->response_bytes = 0;
+	at->sockets_opened = 0;
+	at->prereq_refused = false;
 	at->refused[0] = '\0';
 	at->error[0] = '\0';
 	if (curl_multi_add_handle(d->multi, at->easy) != CURLM_OK) {
@@ -704,7 +712,10 @@ static void attempt_done(struct deliver *d, struct attempt *at, CURLcode result)
 	if (result == CURLE_WRITE_ERROR && at->response_bytes > DELIVER_RESPONSE_CAP)
 		result = CURLE_OK;
 
-	if (result != CURLE_OK && at->refused[0]) {
+	/* refused: before the request went out on a connection, or every
+	 * address was refused (one refused and another used is a plain failure) */
+	if ((result == CURLE_ABORTED_BY_CALLBACK && at->prereq_refused) ||
+	    (result == CURLE_COULDNT_CONNECT && at->refused[0] && !at->sockets_opened)) {
 		/* nothing was sent: it says nothing about the receiver, and retrying
 		 * cannot change where the name points to us */
 		if (probe)
