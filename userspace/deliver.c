@@ -682,6 +682,8 @@ static void retry_or_give_up(struct deliver *d, struct delivery *dl, enum retry_
 	/* Retry-After is a floor: never sooner than the receiver asked, never
 	 * sooner than the schedule; and it pauses the whole endpoint */
 	if (verdict == RETRY_THROTTLED && answer_retry_after(easy, policy, &pause)) {
+		/* now_ms() truncates: one more ms keeps "not before" exact */
+		pause++;
 		if (pause > delay)
 			delay = pause;
 		if (now_ms() + pause > ep->hold_until_ms)
