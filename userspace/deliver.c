@@ -49,13 +49,16 @@ struct attempt {
 	char ts_line[48];
 	char sig_line[24 + CONFIG_MAX_SECRETS * SIGN_SIGNATURE_LEN];
 	size_t response_bytes;
-	char refused[160];            /* set when the address guard refused a connection */
+	unsigned int sockets_opened;  /* addresses the guard let through */
+	bool prereq_refused;          /* the connection's address was refused */
+	char refused[160];            /* why the address guard refused */
 	char error[CURL_ERROR_SIZE];
 };
 
 struct socket_watch {
 	struct loop_watch watch;
 	struct deliver *d;
+	uint32_t events;  /* registered with epoll: curl often repeats itself */
 };
 
 static void dispatch(struct deliver *d, struct endpoint_state *ep);
@@ -64,14 +67,16 @@ static void dispatch(struct deliver *d, struct endpoint_state *ep);
 
 struct payload *payload_new(const char *id, const char *agent, const char *body, size_t len)
 {
-	size_t agent_len = agent ? strlen(agent) : 0;
+	size_t agent_len = agent ? strlen(agent) : 0, len_id;
 	struct payload *p = malloc(sizeof(*p) + len + 1 + agent_len + 1);
 	char *agent_copy;
 
 	if (!p)
 		return NULL;
 	p->refs = 1;
-	snprintf(p->id, sizeof(p->id), "%s", id);
+	len_id = strnlen(id, EVENT_ID_LEN - 1);
+	memcpy(p->id, id, len_id);
+	p->id[len_id] = '\0';
 	p->len = len;
 	memcpy(p->body, body, len);
 	p->body[len] = '\0';
@@ -235,13 +240,18 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
 		events |= EPOLLIN;
 	if (what & CURL_POLL_OUT)
 		events |= EPOLLOUT;
-	if (sw)
+	if (sw) {
+		if (sw->events == events)
+			return 0;
+		sw->events = events;
 		return loop_mod(d->loop, &sw->watch, events) ? -1 : 0;
+	}
 	sw = calloc(1, sizeof(*sw));
 	if (!sw)
 		return -1;
 	sw->watch = (struct loop_watch){ .fd = s, .fn = on_socket_ready, .data = d };
 	sw->d = d;
+	sw->events = events;
 	if (loop_add(d->loop, &sw->watch, events)) {
 		free(sw);
 		return -1;
@@ -316,7 +326,31 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 			   at->refused, sizeof(at->refused)))
 		return CURL_SOCKET_BAD;
 	fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+	if (fd >= 0)
+		at->sockets_opened++;
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+/*
+ * The guard again, on the connection a request is about to go out on, new
+ * or reused: curl shares its connection cache across endpoints, and a
+ * connection another endpoint opened with allow_private_networks must not
+ * carry this one's requests.  Runs before anything is sent.
+ */
+static int before_request(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+			  int local_port)
+{
+	struct attempt *at = clientp;
+
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	if (netguard_check_text(primary_ip, at->dl->ep->cfg->allow_private_networks, at->refused,
+				sizeof(at->refused))) {
+		at->prereq_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
 }
 
 /* ---- one attempt ------------------------------------------------------------------------ */
@@ -388,6 +422,8 @@ static void setup_handle(struct deliver *d, struct attempt *at, const struct end
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, at);
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, at);
+	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, before_request);
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, at);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, at->error);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, at);
 	at->setup_for = ep;
@@ -461,6 +497,8 @@ static int attempt_start(struct deliver *d, struct delivery *dl)
 	curl_easy_setopt(at->easy, CURLOPT_POSTFIELDSIZE, (long)dl->payload->len);
 	at->dl = dl;
 	at->response_bytes = 0;
+	at->sockets_opened = 0;
+	at->prereq_refused = false;
 	at->refused[0] = '\0';
 	at->error[0] = '\0';
 	if (curl_multi_add_handle(d->multi, at->easy) != CURLM_OK) {
@@ -653,6 +691,8 @@ static void retry_or_give_up(struct deliver *d, struct delivery *dl, enum retry_
 	/* Retry-After is a floor: never sooner than the receiver asked, never
 	 * sooner than the schedule; and it pauses the whole endpoint */
 	if (verdict == RETRY_THROTTLED && answer_retry_after(easy, policy, &pause)) {
+		/* now_ms() truncates: one more ms keeps "not before" exact */
+		pause++;
 		if (pause > delay)
 			delay = pause;
 		if (now_ms() + pause > ep->hold_until_ms)
@@ -683,7 +723,10 @@ static void attempt_done(struct deliver *d, struct attempt *at, CURLcode result)
 	if (result == CURLE_WRITE_ERROR && at->response_bytes > DELIVER_RESPONSE_CAP)
 		result = CURLE_OK;
 
-	if (result != CURLE_OK && at->refused[0]) {
+	/* refused: before the request went out on a connection, or every
+	 * address was refused (one refused and another used is a plain failure) */
+	if ((result == CURLE_ABORTED_BY_CALLBACK && at->prereq_refused) ||
+	    (result == CURLE_COULDNT_CONNECT && at->refused[0] && !at->sockets_opened)) {
 		/* nothing was sent: it says nothing about the receiver, and retrying
 		 * cannot change where the name points to us */
 		if (probe)

@@ -164,3 +164,20 @@ int netguard_check(const struct sockaddr *sa, socklen_t len, bool allow_private_
 			 netguard_class_name(c));
 	return -EACCES;
 }
+
+int netguard_check_text(const char *addr, bool allow_private_networks, char *why, size_t why_size)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = 0;
+
+	if (addr && inet_pton(AF_INET, addr, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		len = sizeof(*in);
+	} else if (addr && inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		len = sizeof(*in6);
+	}
+	return netguard_check((struct sockaddr *)&ss, len, allow_private_networks, why, why_size);
+}

@@ -52,4 +52,10 @@ bool netguard_allowed(enum netguard_class c, bool allow_private_networks);
 int netguard_check(const struct sockaddr *sa, socklen_t len, bool allow_private_networks,
 		   char *why, size_t why_size);
 
+/* The same for an address in text form (curl's CURLINFO_PRIMARY_IP): a
+ * connection about to be reused was opened for another endpoint, perhaps
+ * one with the opt-in.  Text that is not an address is refused. */
+int netguard_check_text(const char *addr, bool allow_private_networks, char *why,
+			size_t why_size);
+
 #endif

@@ -196,8 +196,28 @@ static void test_messages(void)
 	CHECK(netguard_classify(NULL, 0) == NETGUARD_UNKNOWN);
 }
 
+static void test_text(void)
+{
+	char why[160];
+
+	CHECK(netguard_check_text("8.8.8.8", false, why, sizeof(why)) == 0);
+	CHECK(netguard_check_text("2606:4700:4700::1111", false, why, sizeof(why)) == 0);
+	CHECK(netguard_check_text("127.0.0.1", true, why, sizeof(why)) == 0);
+	CHECK(netguard_check_text("127.0.0.1", false, why, sizeof(why)) == -EACCES);
+	CHECK_STR_EQ(why, "refused: 127.0.0.1 is a loopback address; set allow_private_networks "
+			  "to allow it");
+	CHECK(netguard_check_text("::ffff:10.0.0.1", false, why, sizeof(why)) == -EACCES);
+	CHECK(netguard_check_text("fd00:ec2::254", true, why, sizeof(why)) == -EACCES);
+	CHECK_STR_EQ(why, "refused: fd00:ec2::254 is a cloud metadata address; never allowed");
+	/* not an address at all: refused, never guessed */
+	CHECK(netguard_check_text("localhost", true, why, sizeof(why)) == -EACCES);
+	CHECK(netguard_check_text("", true, why, sizeof(why)) == -EACCES);
+	CHECK(netguard_check_text(NULL, true, why, sizeof(why)) == -EACCES);
+}
+
 int main(void)
 {
+	test_text();
 	test_classes();
 	test_policy();
 	test_messages();
