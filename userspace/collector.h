@@ -57,6 +57,7 @@ struct collector {
 	int stopping;              /* 0 running, 1 draining, 2 stop now */
 	uint64_t stop_deadline_ms;
 	struct collector_counters n;
+	unsigned int ring_batch;   /* records handled in the current ring read */
 	char print_buf[16384];     /* an event's body, before it is copied into its payload */
 };
 

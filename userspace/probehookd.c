@@ -28,6 +28,7 @@
 #define TICK_MS 100             /* safety-net ring poll, clock re-sync */
 #define LINGER_MS 1             /* re-read the ring this soon after a read that found records */
 #define SHUTDOWN_GRACE_MS 5000  /* time to finish in-flight deliveries on exit */
+#define RING_BATCH_MAX 1024     /* records per ring read before the loop gets a turn */
 
 static void free_old_configs(struct collector *c);
 
@@ -166,10 +167,16 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (decode_record(data, size, &ev, &why)) {
 		c->n.malformed++;
 		log_warn("dropping a malformed record (%zu bytes): %s", size, why);
-		return 0;
+	} else {
+		route_event(c, &ev);
 	}
-	route_event(c, &ev);
-	return 0; /* never stop consuming: the record is gone either way */
+	/*
+	 * A flood refills the ring as fast as it drains, and a read that goes on
+	 * until the ring is empty would starve deliveries, timers and the control
+	 * socket.  Stopping after this record (libbpf has already consumed it,
+	 * and it was handled) hands the loop back; the ring is read again at once.
+	 */
+	return ++c->ring_batch >= RING_BATCH_MAX ? -EAGAIN : 0;
 }
 
 /*
@@ -179,7 +186,13 @@ static int on_record(void *ctx, void *data, size_t size)
  */
 static void consume_ring(struct collector *c)
 {
-	if (ring_buffer__consume(c->ring) > 0)
+	int n;
+
+	c->ring_batch = 0;
+	n = ring_buffer__consume(c->ring);
+	if (n == -EAGAIN)
+		timer_arm(c->linger_watch.fd, 0); /* more waiting: after what else is ready */
+	else if (n > 0)
 		timer_arm(c->linger_watch.fd, LINGER_MS);
 }
 
