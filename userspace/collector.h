@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control.h"
 #include "deliver.h"
+#include "durable.h"
 #include "loop.h"
 #include "runtime.h"
 
@@ -39,9 +40,12 @@ struct collector {
 	struct config cfg;
 	const char *config_path;   /* NULL: the built-in default */
 	const char *control_socket_flag; /* --control-socket, overriding the config */
+	const char *spool_dir_flag;      /* --spool-dir, overriding the config */
 	struct loop loop;
 	struct attach bpf;
 	struct deliver deliver;
+	struct durable durable;
+	struct loop_watch sync_watch;   /* fsync batch: syncs the spool on a timer */
 	struct control control;
 	struct runtime runtime;
 	struct old_config *old_configs;

@@ -134,6 +134,29 @@ static cJSON *status_counters(struct collector *c)
 	return n;
 }
 
+static cJSON *status_spool(struct collector *c)
+{
+	cJSON *obj = cJSON_CreateObject();
+	struct spool_stats st;
+
+	if (!c->durable.spool)
+		return obj;
+	spool_stats(c->durable.spool, &st);
+	cJSON_AddStringToObject(obj, "dir", c->cfg.spool_dir);
+	cJSON_AddNumberToObject(obj, "bytes", (double)st.bytes);
+	cJSON_AddNumberToObject(obj, "max_bytes", (double)st.max_bytes);
+	cJSON_AddNumberToObject(obj, "segments", (double)st.segments);
+	cJSON_AddNumberToObject(obj, "live_events", (double)st.live_events);
+	cJSON_AddNumberToObject(obj, "pending", (double)st.pending);
+	cJSON_AddNumberToObject(obj, "appended", (double)st.appended);
+	cJSON_AddNumberToObject(obj, "write_errors", (double)st.write_errors);
+	cJSON_AddNumberToObject(obj, "refused", (double)c->durable.refused);
+	cJSON_AddNumberToObject(obj, "evicted", (double)st.evicted);
+	cJSON_AddNumberToObject(obj, "in_memory_only", (double)c->durable.not_spooled);
+	cJSON_AddNumberToObject(obj, "recovered_events", (double)c->durable.recovered_events);
+	return obj;
+}
+
 static cJSON *status_agents(struct collector *c)
 {
 	cJSON *agents = cJSON_CreateObject();
@@ -158,6 +181,7 @@ static void cmd_status(struct collector *c, struct control_client *cl)
 	cJSON_AddItemToObject(reply, "endpoints", status_endpoints(c));
 	cJSON_AddItemToObject(reply, "agent_overrides", status_agents(c));
 	cJSON_AddItemToObject(reply, "counters", status_counters(c));
+	cJSON_AddItemToObject(reply, "spool", status_spool(c));
 	control_reply(cl, reply);
 }
 

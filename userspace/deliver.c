@@ -24,6 +24,8 @@ struct delivery {
 	struct endpoint_state *ep;
 	struct payload *payload;
 	unsigned int attempts;
+	long last_status;        /* of the last attempt; 0: no answer */
+	uint64_t last_latency_us;
 	bool probe;              /* the attempt under way is the breaker's probe */
 	struct due_item due;     /* in d->retries while waiting for its next attempt */
 	struct order_node order; /* in its agent's chain while waiting for its turn */
@@ -74,6 +76,7 @@ struct payload *payload_new(const char *id, const char *agent, const char *body,
 	if (!p)
 		return NULL;
 	p->refs = 1;
+	p->spool_seq = 0;
 	len_id = strnlen(id, EVENT_ID_LEN - 1);
 	memcpy(p->id, id, len_id);
 	p->id[len_id] = '\0';
@@ -145,12 +148,32 @@ static void delivery_finish(struct deliver *d, struct delivery *dl)
 		retired_reap(d);
 }
 
+/* Tell the owner (the durable store) what became of an attempt or a delivery. */
+static void note(struct deliver *d, const struct delivery *dl, enum deliver_outcome outcome,
+		 const char *error, uint64_t next_due_ms)
+{
+	struct deliver_note n = {
+		.payload = dl->payload,
+		.endpoint_id = dl->ep->cfg->id,
+		.attempts = dl->attempts,
+		.status = dl->last_status,
+		.error = error,
+		.latency_us = dl->last_latency_us,
+		.outcome = outcome,
+		.next_due_ms = next_due_ms,
+	};
+
+	if (d->note)
+		d->note(d->note_ctx, &n);
+}
+
 static void delivered(struct deliver *d, struct delivery *dl, long status)
 {
 	log_debug("event %s to endpoint %s: delivered (HTTP %ld, attempt %u)", dl->payload->id,
 		  dl->ep->cfg->id, status, dl->attempts);
 	dl->ep->delivered++;
 	d->delivered++;
+	note(d, dl, DELIVER_DELIVERED, NULL, 0);
 	delivery_finish(d, dl);
 }
 
@@ -168,6 +191,7 @@ static void deliver_dead_letter(struct deliver *d, struct delivery *dl, const ch
 		dl->ep->cfg->id, dl->attempts, dl->attempts == 1 ? "" : "s", why);
 	dl->ep->dead_lettered++;
 	d->dead_lettered++;
+	note(d, dl, DELIVER_DEAD, why, 0);
 	delivery_finish(d, dl);
 }
 
@@ -700,6 +724,7 @@ static void retry_or_give_up(struct deliver *d, struct delivery *dl, enum retry_
 	}
 	log_info("event %s to endpoint %s: attempt %u failed (%s); will retry in %llu ms",
 		 dl->payload->id, ep->cfg->id, dl->attempts, why, (unsigned long long)delay);
+	note(d, dl, DELIVER_RETRY, why, now_ms() + delay);
 	retry_later(d, dl, delay);
 }
 
@@ -718,6 +743,13 @@ static void attempt_done(struct deliver *d, struct attempt *at, CURLcode result)
 	dl->probe = false;
 	curl_easy_getinfo(at->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(at->easy, CURLINFO_NUM_CONNECTS, &connects);
+	{
+		curl_off_t total_us = 0;
+
+		curl_easy_getinfo(at->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+		dl->last_latency_us = (uint64_t)total_us;
+		dl->last_status = status;
+	}
 	ep->connections += (uint64_t)connects;
 	/* a receiver that talks too much was cut off after its status: that stands */
 	if (result == CURLE_WRITE_ERROR && at->response_bytes > DELIVER_RESPONSE_CAP)
@@ -804,6 +836,12 @@ static void dispatch(struct deliver *d, struct endpoint_state *ep)
 
 int deliver_submit(struct deliver *d, size_t e, struct payload *p)
 {
+	return deliver_resume(d, e, p, 0, 0);
+}
+
+int deliver_resume(struct deliver *d, size_t e, struct payload *p, unsigned int attempts,
+		   uint64_t due_in_ms)
+{
 	struct endpoint_state *ep = d->endpoints[e];
 	struct delivery *dl = calloc(1, sizeof(*dl));
 	int ret;
@@ -812,6 +850,7 @@ int deliver_submit(struct deliver *d, size_t e, struct payload *p)
 		return -ENOMEM;
 	dl->ep = ep;
 	dl->payload = p;
+	dl->attempts = attempts;
 	p->refs++;
 	d->pending++;
 	ep->pending++;
@@ -829,6 +868,10 @@ int deliver_submit(struct deliver *d, size_t e, struct payload *p)
 		}
 		if (ret == 0)
 			return 0; /* behind its agent's previous event */
+	}
+	if (due_in_ms) {
+		retry_later(d, dl, due_in_ms);
+		return 0;
 	}
 	ready_push(ep, dl);
 	dispatch(d, ep);

@@ -34,6 +34,7 @@
 /* One event's body, shared by its deliveries. */
 struct payload {
 	unsigned int refs;
+	uint64_t spool_seq;  /* its name in the spool; 0: not spooled */
 	char id[EVENT_ID_LEN];
 	const char *agent; /* the event's agent id (ordering key), in this allocation */
 	size_t len;
@@ -73,6 +74,21 @@ struct stale_setup {
 	struct stale_setup *next;
 };
 
+enum deliver_outcome { DELIVER_RETRY, DELIVER_DELIVERED, DELIVER_DEAD };
+
+/* What became of an attempt (RETRY) or of a delivery (DELIVERED, DEAD). */
+struct deliver_note {
+	const struct payload *payload;
+	const char *endpoint_id;
+	unsigned int attempts;   /* made so far */
+	long status;             /* the last answer's HTTP status; 0: none */
+	const char *error;       /* why it failed; NULL when delivered */
+	uint64_t latency_us;     /* of the last attempt */
+	enum deliver_outcome outcome;
+	uint64_t next_due_ms;    /* RETRY: monotonic ms of the next attempt */
+};
+typedef void (*deliver_note_fn)(void *ctx, const struct deliver_note *note);
+
 struct deliver {
 	struct loop *loop;
 	CURLM *multi;
@@ -84,6 +100,8 @@ struct deliver {
 	size_t endpoint_count;
 	struct endpoint_state *retired;    /* removed by a reload, still draining */
 	struct stale_setup *stale;
+	deliver_note_fn note;        /* may be NULL */
+	void *note_ctx;
 	struct dueheap retries;      /* deliveries waiting for their next attempt */
 	struct attempt *busy;        /* requests in flight */
 	struct attempt *idle;        /* finished attempts with their easy handles, reused */
@@ -114,6 +132,10 @@ void payload_put(struct payload *p);
  * is disabled dead-letters it at once. */
 int deliver_submit(struct deliver *d, size_t e, struct payload *p);
 
+/* The same for a delivery recovered after a restart: attempts already made,
+ * and the next one due in due_in_ms (0: now). */
+int deliver_resume(struct deliver *d, size_t e, struct payload *p, unsigned int attempts,
+		   uint64_t due_in_ms);
 /* Deliveries in flight or able to start now; what a shutdown waits for
  * (not those waiting for a retry, an open breaker, a pause or their turn). */
 uint64_t deliver_active(const struct deliver *d);

@@ -174,7 +174,10 @@ static void print_status(const cJSON *r)
 		       str(item, "state"), num(item, "pending"), num(item, "in_flight"),
 		       num(item, "delivered"), num(item, "dead_lettered"), num(item, "attempts"),
 		       str(item, "url"));
-	printf("\n");
+	item = cJSON_GetObjectItemCaseSensitive(r, "spool");
+	printf("\nspool %s: %.0f of %.0f bytes, %.0f pending deliveries, %.0f write errors\n",
+	       str(item, "dir"), num(item, "bytes"), num(item, "max_bytes"), num(item, "pending"),
+	       num(item, "write_errors"));
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r, "counters"))
 		printf("%s %.0f  ", item->string, item->valuedouble);
 	printf("\n");

@@ -20,6 +20,7 @@
 #include "caps.h"
 #include "collector.h"
 #include "decode.h"
+#include "durable.h"
 #include "event.h"
 #include "log.h"
 #include "match.h"
@@ -81,24 +82,36 @@ static struct payload *fit_payload(struct collector *c, const cJSON *event, cons
 	return fit->p;
 }
 
-/* Submit the payload to every endpoint that wants it, cut to fit where one asks. */
+/*
+ * Accept the payload into the spool for every endpoint that wants it, then
+ * queue it for each, cut to fit where one asks.
+ */
 static int submit_matching(struct collector *c, const cJSON *event, const char *type,
 			   const char *agent, struct payload *p)
 {
+	size_t *wants = calloc(c->cfg.endpoint_count, sizeof(*wants)), n = 0;
 	struct fitted fit = { 0 };
-	int err = 0;
+	int err;
 
-	for (size_t e = 0; e < c->cfg.endpoint_count && !err; e++) {
-		const struct config_endpoint *ep = &c->cfg.endpoints[e];
-		struct payload *send;
+	if (!wants)
+		return -ENOMEM;
+	for (size_t e = 0; e < c->cfg.endpoint_count; e++)
+		if (match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent))
+			wants[n++] = e;
+	err = durable_accept(&c->durable, p, wants, n);
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct config_endpoint *ep = &c->cfg.endpoints[wants[i]];
+		struct payload *send = p;
 
-		if (!match_endpoint(&c->cfg, ep, type, agent))
-			continue;
-		send = p->len <= ep->max_payload_bytes ? p :
-			fit_payload(c, event, p->id, agent, ep->max_payload_bytes, &fit);
-		err = send ? deliver_submit(&c->deliver, e, send) : -ENOMEM;
+		if (p->len > ep->max_payload_bytes) {
+			send = fit_payload(c, event, p->id, agent, ep->max_payload_bytes, &fit);
+			if (send)
+				send->spool_seq = p->spool_seq; /* one event in the spool */
+		}
+		err = send ? deliver_submit(&c->deliver, wants[i], send) : -ENOMEM;
 	}
 	payload_put(fit.p);
+	free(wants);
 	return err;
 }
 
@@ -330,8 +343,20 @@ static void report(struct collector *c)
 		 (unsigned long long)c->deliver.delivered,
 		 (unsigned long long)c->deliver.dead_lettered);
 	deliver_report(&c->deliver);
-	log_info("shutdown: %llu deliveries undelivered",
-		 (unsigned long long)c->deliver.pending);
+	if (c->durable.spool) {
+		struct spool_stats st;
+
+		spool_stats(c->durable.spool, &st);
+		log_info("spool %s: %llu events accepted, %llu pending deliveries kept for the next "
+			 "start, %llu write errors, %llu refused, %llu evicted, %llu in memory only",
+			 c->cfg.spool_dir, (unsigned long long)st.appended,
+			 (unsigned long long)st.pending, (unsigned long long)st.write_errors,
+			 (unsigned long long)c->durable.refused, (unsigned long long)st.evicted,
+			 (unsigned long long)c->durable.not_spooled);
+	}
+	log_info("shutdown: %llu deliveries undelivered%s", (unsigned long long)c->deliver.pending,
+		 c->deliver.pending && c->durable.spool ? " (kept in the spool for the next start)" :
+							  "");
 }
 
 /* ---- setup ----------------------------------------------------------------------------- */
@@ -348,6 +373,8 @@ static int setup_signals(struct collector *c)
 	if (sigprocmask(SIG_BLOCK, &mask, NULL))
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
+	/* a file-size limit must be an error the spool handles, not a kill */
+	signal(SIGXFSZ, SIG_IGN);
 	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -422,6 +449,29 @@ static void free_old_configs(struct collector *c)
 	}
 }
 
+/* --control-socket and --spool-dir win over the config. */
+static int replace_string(char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int apply_path_flags(const struct collector *c, struct config *cfg)
+{
+	int err = 0;
+
+	if (c->control_socket_flag)
+		err = replace_string(&cfg->control_socket, c->control_socket_flag);
+	if (!err && c->spool_dir_flag)
+		err = replace_string(&cfg->spool_dir, c->spool_dir_flag);
+	return err;
+}
+
 /* Settings fixed at start-up keep their running values; say so. */
 static void keep_startup_settings(const struct collector *c, const struct config *running,
 				  struct config *next)
@@ -431,11 +481,19 @@ static void keep_startup_settings(const struct collector *c, const struct config
 		log_warn("reload: ring_buffer_bytes and max_arg_bytes take effect after a restart");
 	next->ring_buffer_bytes = running->ring_buffer_bytes;
 	next->max_arg_bytes = running->max_arg_bytes;
+	if (apply_path_flags(c, next))
+		log_warn("reload: out of memory applying --control-socket/--spool-dir");
 	if (strcmp(next->control_socket, running->control_socket) != 0) {
-		if (!c->control_socket_flag)
-			log_warn("reload: control_socket takes effect after a restart");
+		log_warn("reload: control_socket takes effect after a restart");
 		free(next->control_socket);
 		next->control_socket = strdup(running->control_socket);
+	}
+	if (strcmp(next->spool_dir, running->spool_dir) != 0 ||
+	    next->spool_fsync != running->spool_fsync) {
+		log_warn("reload: spool_dir and spool_fsync take effect after a restart");
+		free(next->spool_dir);
+		next->spool_dir = strdup(running->spool_dir);
+		next->spool_fsync = running->spool_fsync;
 	}
 }
 
@@ -455,7 +513,7 @@ int collector_reload(struct collector *c, char *err, size_t err_size)
 		return rc;
 	}
 	keep_startup_settings(c, &c->cfg, &next);
-	if (!next.control_socket || (rc = runtime_apply_agents(&c->runtime, &next)) ||
+	if (!next.control_socket || !next.spool_dir || (rc = runtime_apply_agents(&c->runtime, &next)) ||
 	    (rc = deliver_reconfigure(&c->deliver, &next))) {
 		snprintf(err, err_size, "out of memory");
 		config_free(&next);
@@ -468,6 +526,7 @@ int collector_reload(struct collector *c, char *err, size_t err_size)
 	old->next = c->old_configs;
 	c->old_configs = old;
 	c->cfg = next;
+	durable_follow(&c->durable, &c->cfg);
 	collector_sync_probes(c, false);
 	if (!deliver_retired(&c->deliver))
 		free_old_configs(c);
@@ -475,6 +534,34 @@ int collector_reload(struct collector *c, char *err, size_t err_size)
 		 c->config_path ? c->config_path : "the built-in config", c->cfg.target_count,
 		 c->cfg.endpoint_count, c->cfg.agent_count);
 	return 0;
+}
+
+static void on_spool_sync(struct loop_watch *watch, uint32_t events)
+{
+	struct collector *c = watch->data;
+
+	(void)events;
+	timer_ack(watch->fd);
+	durable_sync(&c->durable);
+}
+
+/* The spool before anything is read from the ring: what it holds goes first. */
+static int setup_durable(struct collector *c)
+{
+	int err = durable_open(&c->durable, &c->cfg, &c->deliver), fd;
+
+	if (err)
+		return err;
+	if (c->cfg.spool_fsync == SPOOL_FSYNC_BATCH) {
+		fd = timer_open();
+		if (fd < 0)
+			return fd;
+		c->sync_watch = (struct loop_watch){ .fd = fd, .fn = on_spool_sync, .data = c };
+		if ((err = timer_arm_periodic(fd, c->cfg.spool_fsync_interval_ms)) ||
+		    (err = loop_add(&c->loop, &c->sync_watch, EPOLLIN)))
+			return err;
+	}
+	return durable_recover(&c->durable);
 }
 
 static int setup_control(struct collector *c)
@@ -517,6 +604,8 @@ static void usage(FILE *out)
 		"  -n, --check        validate the config, print what is wrong, and exit\n"
 		"  -v, --verbose      log every delivery and libbpf's messages\n"
 		"      --control-socket PATH  probehookctl's socket, instead of the config's\n"
+		"      --spool-dir DIR    the spool, dead letters and attempt log, instead of\n"
+		"                         the config's spool_dir\n"
 		"      --keep-capabilities  do not drop capabilities after start-up\n"
 		"  -h, --help         this text\n"
 		"  -V, --version      print the version\n"
@@ -534,6 +623,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },      { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { "keep-capabilities", no_argument, NULL, 'K' },
 		{ "control-socket", required_argument, NULL, 'S' },
+		{ "spool-dir", required_argument, NULL, 'D' },
 		{ 0 }
 	};
 	struct collector c = { 0 };
@@ -550,6 +640,7 @@ int main(int argc, char **argv)
 		case 'V': printf("probehookd %s\n", PROBEHOOK_VERSION); return 0;
 		case 'K': keep_caps = 1; break;
 		case 'S': c.control_socket_flag = optarg; break;
+		case 'D': c.spool_dir_flag = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -560,13 +651,9 @@ int main(int argc, char **argv)
 	}
 	if (load_config(config_path, &c.cfg))
 		return 2;
-	if (c.control_socket_flag) {
-		free(c.cfg.control_socket);
-		c.cfg.control_socket = strdup(c.control_socket_flag);
-		if (!c.cfg.control_socket) {
-			config_free(&c.cfg);
-			return 1;
-		}
+	if (apply_path_flags(&c, &c.cfg)) {
+		config_free(&c.cfg);
+		return 1;
 	}
 	if (check) {
 		printf("%s: ok (%zu targets, %zu endpoints, %zu agents)\n",
@@ -599,6 +686,8 @@ int main(int argc, char **argv)
 		log_error("delivery setup: %s", strerror(-err));
 		goto out_bpf;
 	}
+	if ((err = setup_durable(&c)))
+		goto out_ring;
 	if ((err = setup_ring(&c))) {
 		log_error("ring buffer setup: %s", strerror(-err));
 		goto out_ring;
@@ -630,6 +719,9 @@ out_ring:
 	if (c.linger_watch.fd > 0)
 		close(c.linger_watch.fd);
 	deliver_fini(&c.deliver);
+	durable_close(&c.durable);
+	if (c.sync_watch.fd > 0)
+		close(c.sync_watch.fd);
 	free_old_configs(&c);
 out_bpf:
 	attach_unload(&c.bpf);

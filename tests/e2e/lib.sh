@@ -64,7 +64,7 @@ start_receiver() {
 # start_collector CONFIG [probehookd args...]: runs probehookd in the background,
 # waits until it attached
 start_collector() {
-	"$BUILD/probehookd" --config "$1" --control-socket "$CTL_SOCKET" "${@:2}" 2>"$WORK/collector.log" &
+	"$BUILD/probehookd" --config "$1" --control-socket "$CTL_SOCKET" --spool-dir "$WORK/spool" "${@:2}" 2>"$WORK/collector.log" &
 	COLLECTOR_PID=$!
 	PIDS+=("$COLLECTOR_PID")
 	wait_until 20 grep -qs "running:" "$WORK/collector.log" ||

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+#include "durable.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+#include "timefmt.h"
+
+static uint64_t unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static enum attempt_outcome attempt_outcome_of(enum deliver_outcome o)
+{
+	return o == DELIVER_DELIVERED ? ATTEMPT_DELIVERED :
+	       o == DELIVER_RETRY     ? ATTEMPT_RETRY :
+					ATTEMPT_DEAD;
+}
+
+/* deliver.c says what became of an attempt: write it down. */
+static void on_note(void *ctx, const struct deliver_note *n)
+{
+	struct durable *du = ctx;
+	const struct payload *p = n->payload;
+	uint64_t now = unix_ms();
+	struct attempt a = {
+		.webhook_id = p->id,
+		.endpoint_id = n->endpoint_id,
+		.time_ms = now - n->latency_us / 1000,
+		.attempt = n->attempts,
+		.status = (int)n->status,
+		.error = n->error,
+		.latency_us = n->latency_us,
+		.outcome = attempt_outcome_of(n->outcome),
+	};
+
+	if (n->attempts)
+		attemptlog_append(du->attempts, &a);
+	if (n->outcome == DELIVER_DEAD) {
+		/* kept before the spool lets go of it: a crash between the two
+		 * leaves a duplicate, never a loss */
+		struct deadletter_entry e = {
+			.time_ms = now, .attempts = n->attempts, .webhook_id = p->id,
+			.endpoint_id = n->endpoint_id, .reason = n->error ? n->error : "dead",
+			.body = p->body, .len = p->len,
+		};
+
+		deadletter_append(du->dead, &e, NULL);
+	}
+	if (!p->spool_seq)
+		return;
+	if (n->outcome == DELIVER_RETRY)
+		spool_note_attempt(du->spool, p->spool_seq, n->endpoint_id, n->attempts,
+				   now + (n->next_due_ms > now_ms() ? n->next_due_ms - now_ms() : 0));
+	else
+		spool_resolve(du->spool, p->spool_seq, n->endpoint_id,
+			      n->outcome == DELIVER_DELIVERED ? SPOOL_DELIVERED : SPOOL_DEAD);
+}
+
+static void on_evict(void *ctx, uint64_t seq, const char *endpoint_id)
+{
+	(void)ctx;
+	/* the delivery itself stays queued in memory: only its durability went */
+	log_debug("spool full: event %llu to %s evicted from disk", (unsigned long long)seq,
+		  endpoint_id);
+}
+
+int durable_open(struct durable *du, const struct config *cfg, struct deliver *d)
+{
+	struct spool_options so = {
+		.dir = cfg->spool_dir, .max_bytes = cfg->spool_max_bytes,
+		.fsync = cfg->spool_fsync, .full_policy = cfg->spool_full_policy,
+		.on_evict = on_evict, .evict_ctx = du,
+	};
+	struct deadletter_options dopt = { .dir = cfg->spool_dir,
+					   .max_bytes = cfg->dead_letter_max_bytes };
+	struct attemptlog_options aopt = { .dir = cfg->spool_dir,
+					   .max_bytes = cfg->attempt_log_max_bytes };
+	struct spool_recovery rec = { 0 };
+	int err;
+
+	memset(du, 0, sizeof(*du));
+	du->cfg = cfg;
+	du->deliver = d;
+	err = spool_open(&du->spool, &so, &rec);
+	if (err) {
+		log_error("spool %s: %s", cfg->spool_dir,
+			  err == -EBUSY ? "another probehookd uses it" : strerror(-err));
+		return err;
+	}
+	if (rec.torn_regions)
+		log_warn("spool %s: set aside %llu torn or corrupt regions (%llu bytes)",
+			 cfg->spool_dir, (unsigned long long)rec.torn_regions,
+			 (unsigned long long)rec.torn_bytes);
+	if ((err = deadletter_open(&du->dead, &dopt)) ||
+	    (err = attemptlog_open(&du->attempts, &aopt))) {
+		log_error("spool %s: dead letters or attempt log: %s", cfg->spool_dir,
+			  strerror(-err));
+		durable_close(du);
+		return err;
+	}
+	d->note = on_note;
+	d->note_ctx = du;
+	return 0;
+}
+
+static long find_endpoint(const struct config *cfg, const char *id)
+{
+	for (size_t e = 0; e < cfg->endpoint_count; e++)
+		if (strcmp(cfg->endpoints[e].id, id) == 0)
+			return (long)e;
+	return -1;
+}
+
+/* The agent id of a spooled body, for ordered endpoints. */
+static char *body_agent(const char *body, size_t len)
+{
+	cJSON *event = cJSON_ParseWithLength(body, len);
+	const cJSON *agent = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(event, "data"), "agent_id");
+	char *copy = cJSON_IsString(agent) ? strdup(agent->valuestring) : NULL;
+
+	cJSON_Delete(event);
+	return copy;
+}
+
+static int recover_one(void *ctx, const struct spool_pending *sp)
+{
+	struct durable *du = ctx;
+	char *agent = body_agent(sp->body, sp->len);
+	struct payload *p = payload_new(sp->webhook_id, agent, sp->body, sp->len);
+	uint64_t now = unix_ms();
+
+	free(agent);
+	if (!p)
+		return -ENOMEM;
+	p->spool_seq = sp->seq;
+	for (size_t i = 0; i < sp->target_count; i++) {
+		const struct spool_target *t = &sp->targets[i];
+		long e = find_endpoint(du->cfg, t->endpoint_id);
+
+		if (e < 0) {
+			/* its endpoint left the config while we were down */
+			struct deadletter_entry dle = {
+				.time_ms = now, .attempts = t->attempts, .webhook_id = sp->webhook_id,
+				.endpoint_id = t->endpoint_id, .reason = "endpoint no longer configured",
+				.body = sp->body, .len = sp->len,
+			};
+
+			deadletter_append(du->dead, &dle, NULL);
+			spool_resolve(du->spool, sp->seq, t->endpoint_id, SPOOL_DEAD);
+			continue;
+		}
+		deliver_resume(du->deliver, (size_t)e, p, t->attempts,
+			       t->next_due_ms > now ? t->next_due_ms - now : 0);
+	}
+	du->recovered_events++;
+	payload_put(p);
+	return 0;
+}
+
+int durable_recover(struct durable *du)
+{
+	int err = spool_replay(du->spool, recover_one, du);
+
+	if (err)
+		log_error("spool %s: replay: %s", du->cfg->spool_dir, strerror(-err));
+	else if (du->recovered_events)
+		log_info("spool %s: resuming %llu events not delivered before the last stop",
+			 du->cfg->spool_dir, (unsigned long long)du->recovered_events);
+	return err;
+}
+
+int durable_accept(struct durable *du, struct payload *p, const size_t *endpoints, size_t n)
+{
+	const char **ids = calloc(n ? n : 1, sizeof(*ids));
+	struct spool_stats st;
+	int err;
+
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = du->cfg->endpoints[endpoints[i]].id;
+	err = spool_append_event(du->spool, p->id, p->body, p->len, ids, n, &p->spool_seq);
+	free(ids);
+	if (!err)
+		return 0;
+	p->spool_seq = 0;
+	/* full under refuse_newest, as opposed to a write that failed */
+	spool_stats(du->spool, &st);
+	if (err == -ENOSPC && !st.failing) {
+		du->refused++;
+		return -ENOSPC;
+	}
+	/* a disk that fails must not stop delivery: memory still has it */
+	du->not_spooled++;
+	return 0;
+}
+
+void durable_follow(struct durable *du, const struct config *cfg)
+{
+	du->cfg = cfg;
+}
+
+int durable_sync(struct durable *du)
+{
+	return spool_sync(du->spool);
+}
+
+void durable_close(struct durable *du)
+{
+	if (du->deliver && du->deliver->note == on_note)
+		du->deliver->note = NULL;
+	spool_close(du->spool);
+	deadletter_close(du->dead);
+	attemptlog_close(du->attempts);
+	memset(du, 0, sizeof(*du));
+}
