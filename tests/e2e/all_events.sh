@@ -6,19 +6,7 @@ source "$(dirname "$0")/lib.sh" "$1"
 e2e_setup
 
 start_receiver hooks --secret "$SECRET"
-cat >"$WORK/config.json" <<JSON
-{
-  "targets": [ {"path": "$AGENT"} ],
-  "endpoints": [ {"id": "ops", "url": "http://127.0.0.1:$hooks_PORT/hooks", "secret": "$SECRET",
-                  "events": ["*"], "agents": ["*"], "allow_private_networks": true} ],
-  "agents": {
-    "agent-42":  {"webhook_enabled": true,  "webhook_events": ["*"]},
-    "agent-7":   {"webhook_enabled": true,  "webhook_events": ["agent.step.failed"]},
-    "agent-off": {"webhook_enabled": false, "webhook_events": ["*"]}
-  },
-  "default_agent": {"webhook_enabled": false}
-}
-JSON
+filtering_config "$WORK/config.json" "$AGENT" "$hooks_PORT"
 start_collector "$WORK/config.json"
 
 "$AGENT" --agent-id agent-42,agent-7,agent-off,agent-unlisted --steps 40 --fail-every 3 \

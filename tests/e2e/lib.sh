@@ -135,6 +135,25 @@ simple_config() {
 JSON
 }
 
+# filtering_config FILE TARGET PORT: every event type to one endpoint, from
+# agent-42 (all types), agent-7 (agent.step.failed only); agent-off and any
+# unlisted agent have webhooks disabled
+filtering_config() {
+	cat >"$1" <<JSON
+{
+  "targets": [ {"path": "$2"} ],
+  "endpoints": [ {"id": "ops", "url": "http://127.0.0.1:$3/hooks", "secret": "$SECRET",
+                  "events": ["*"], "agents": ["*"], "allow_private_networks": true} ],
+  "agents": {
+    "agent-42":  {"webhook_enabled": true,  "webhook_events": ["*"]},
+    "agent-7":   {"webhook_enabled": true,  "webhook_events": ["agent.step.failed"]},
+    "agent-off": {"webhook_enabled": false, "webhook_events": ["*"]}
+  },
+  "default_agent": {"webhook_enabled": false}
+}
+JSON
+}
+
 # run_agent [demo agent flags]: runs the demo agent once the collector attached;
 # sets FIRED to the number of events it fired while enabled
 run_agent() {

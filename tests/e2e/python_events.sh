@@ -13,19 +13,7 @@ SCHEMAS=$(cd "$E2E_DIR/../../docs/schemas" && pwd)
 	e2e_fail "run 'npm ci' in tests/node first (ajv, ajv-formats)"
 
 start_receiver hooks --secret "$SECRET"
-cat >"$WORK/config.json" <<JSON
-{
-  "targets": [ {"path": "$PROBEHOOK_LIB"} ],
-  "endpoints": [ {"id": "ops", "url": "http://127.0.0.1:$hooks_PORT/hooks", "secret": "$SECRET",
-                  "events": ["*"], "agents": ["*"], "allow_private_networks": true} ],
-  "agents": {
-    "agent-42":  {"webhook_enabled": true,  "webhook_events": ["*"]},
-    "agent-7":   {"webhook_enabled": true,  "webhook_events": ["agent.step.failed"]},
-    "agent-off": {"webhook_enabled": false, "webhook_events": ["*"]}
-  },
-  "default_agent": {"webhook_enabled": false}
-}
-JSON
+filtering_config "$WORK/config.json" "$PROBEHOOK_LIB" "$hooks_PORT"
 start_collector "$WORK/config.json"
 
 "${PY[@]}" "$PY_DIR/demo_agent.py" --agent-id agent-42,agent-7 --agent-id agent-off,agent-unlisted \
