@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog.h"
@@ -257,6 +259,178 @@ static void cmd_reload(struct collector *c, struct control_client *cl)
 		control_reply(cl, ok_reply());
 }
 
+static double num_arg(const cJSON *request, const char *name, double fallback)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(request, name);
+
+	return cJSON_IsNumber(item) && item->valuedouble >= 0 ? item->valuedouble : fallback;
+}
+
+static int add_attempt(void *ctx, const struct attempt *a)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(obj, "webhook_id", a->webhook_id);
+	cJSON_AddStringToObject(obj, "endpoint", a->endpoint_id);
+	cJSON_AddNumberToObject(obj, "time_ms", (double)a->time_ms);
+	cJSON_AddNumberToObject(obj, "attempt", a->attempt);
+	cJSON_AddNumberToObject(obj, "status", a->status);
+	if (a->error)
+		cJSON_AddStringToObject(obj, "error", a->error);
+	cJSON_AddNumberToObject(obj, "latency_us", (double)a->latency_us);
+	cJSON_AddStringToObject(obj, "outcome", attempt_outcome_name(a->outcome));
+	cJSON_AddItemToArray(ctx, obj);
+	return 0;
+}
+
+/* The attempt log, newest first: by event, endpoint and outcome. */
+static void cmd_deliveries(struct collector *c, struct control_client *cl, const cJSON *request)
+{
+	const char *outcome = str_arg(request, "outcome");
+	struct attemptlog_query q = {
+		.webhook_id = str_arg(request, "event"),
+		.endpoint_id = str_arg(request, "endpoint"),
+		.outcome = outcome ? attempt_outcome_parse(outcome) : ATTEMPT_ANY,
+		.limit = (size_t)num_arg(request, "limit", 50),
+	};
+	cJSON *reply = ok_reply(), *list = cJSON_AddArrayToObject(reply, "attempts");
+	int err;
+
+	if (outcome && q.outcome == ATTEMPT_ANY) {
+		cJSON_Delete(reply);
+		control_error(cl, "outcome: one of delivered, retry, dead");
+		return;
+	}
+	err = attemptlog_query(c->durable.attempts, &q, add_attempt, list);
+	if (err) {
+		cJSON_Delete(reply);
+		control_error(cl, "attempt log: %s", strerror(-err));
+		return;
+	}
+	control_reply(cl, reply);
+}
+
+static int add_dead(void *ctx, const struct deadletter_entry *e)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(obj, "id", (double)e->id);
+	cJSON_AddNumberToObject(obj, "time_ms", (double)e->time_ms);
+	cJSON_AddStringToObject(obj, "webhook_id", e->webhook_id);
+	cJSON_AddStringToObject(obj, "endpoint", e->endpoint_id);
+	cJSON_AddNumberToObject(obj, "attempts", e->attempts);
+	cJSON_AddStringToObject(obj, "reason", e->reason);
+	cJSON_AddNumberToObject(obj, "bytes", (double)e->len);
+	cJSON_AddItemToArray(ctx, obj);
+	return 0;
+}
+
+static struct deadletter_filter dead_filter(const cJSON *request)
+{
+	return (struct deadletter_filter){
+		.endpoint_id = str_arg(request, "endpoint"),
+		.since_ms = (uint64_t)num_arg(request, "since_ms", 0),
+		.limit = (size_t)num_arg(request, "limit", 0),
+	};
+}
+
+static void cmd_dead(struct collector *c, struct control_client *cl, const cJSON *request)
+{
+	struct deadletter_filter f = dead_filter(request);
+	cJSON *reply = ok_reply(), *list = cJSON_AddArrayToObject(reply, "dead");
+	int err = deadletter_list(c->durable.dead, &f, add_dead, list);
+
+	if (err) {
+		cJSON_Delete(reply);
+		control_error(cl, "dead letters: %s", strerror(-err));
+		return;
+	}
+	control_reply(cl, reply);
+}
+
+/* Re-queue one taken dead letter, same webhook-id. */
+static int requeue_dead(void *ctx, const struct deadletter_entry *e)
+{
+	struct collector *c = ctx;
+
+	return durable_requeue(&c->durable, e->webhook_id, e->endpoint_id, e->body, e->len);
+}
+
+static int collect_id(void *ctx, const struct deadletter_entry *e)
+{
+	cJSON_AddItemToArray(ctx, cJSON_CreateNumber((double)e->id));
+	return 0;
+}
+
+/* Dead letters back into delivery: one by id, or all of an endpoint since a time. */
+static void cmd_replay(struct collector *c, struct control_client *cl, const cJSON *request)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(request, "id");
+	struct deadletter_filter f = dead_filter(request);
+	cJSON *ids = cJSON_CreateArray(), *item, *reply;
+	unsigned int replayed = 0;
+	int err = 0;
+
+	if (cJSON_IsNumber(id))
+		cJSON_AddItemToArray(ids, cJSON_CreateNumber(id->valuedouble));
+	else if (f.endpoint_id)
+		err = deadletter_list(c->durable.dead, &f, collect_id, ids);
+	else
+		err = -EINVAL;
+	cJSON_ArrayForEach(item, ids) {
+		if (err)
+			break;
+		err = deadletter_take(c->durable.dead, (uint64_t)item->valuedouble, requeue_dead, c);
+		replayed += !err;
+	}
+	cJSON_Delete(ids);
+	if (err) {
+		control_error(cl, "replay: %s (%u replayed)",
+			      err == -EINVAL ? "needs an id, or an endpoint" :
+			      err == -ENOENT ? "no such dead letter, or its endpoint is gone" :
+					       strerror(-err), replayed);
+		return;
+	}
+	log_info("control: %u dead letters replayed", replayed);
+	reply = ok_reply();
+	cJSON_AddNumberToObject(reply, "replayed", replayed);
+	control_reply(cl, reply);
+}
+
+/* A signed probehook.test event to one endpoint; its outcome shows in deliveries. */
+static void cmd_test(struct collector *c, struct control_client *cl, const cJSON *request)
+{
+	const char *endpoint = str_arg(request, "endpoint");
+	char id[EVENT_ID_LEN], stamp[RFC3339_LEN], *body;
+	struct timespec now;
+	cJSON *event, *reply;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	rfc3339_from_unix_ns((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, stamp);
+	snprintf(id, sizeof(id), "msg_test%024llx",
+		 (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
+	event = cJSON_CreateObject();
+	cJSON_AddStringToObject(event, "type", "probehook.test");
+	cJSON_AddStringToObject(event, "timestamp", stamp);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(event, "data"), "message",
+				"a test webhook sent by probehookctl");
+	body = cJSON_PrintUnformatted(event);
+	cJSON_Delete(event);
+	err = !endpoint ? -EINVAL :
+	      body      ? durable_requeue(&c->durable, id, endpoint, body, strlen(body)) : -ENOMEM;
+	free(body);
+	if (err) {
+		control_error(cl, "test: %s", err == -ENOENT ? "no such endpoint" :
+					      err == -EINVAL ? "needs an endpoint id" : strerror(-err));
+		return;
+	}
+	reply = ok_reply();
+	cJSON_AddStringToObject(reply, "webhook_id", id);
+	cJSON_AddStringToObject(reply, "endpoint", endpoint);
+	control_reply(cl, reply);
+}
+
 void commands_handle(void *ctx, struct control_client *cl, const cJSON *request)
 {
 	struct collector *c = ctx;
@@ -276,6 +450,14 @@ void commands_handle(void *ctx, struct control_client *cl, const cJSON *request)
 		cmd_agent(c, cl, request);
 	else if (strcmp(cmd, "reload") == 0)
 		cmd_reload(c, cl);
+	else if (strcmp(cmd, "deliveries") == 0)
+		cmd_deliveries(c, cl, request);
+	else if (strcmp(cmd, "dead") == 0)
+		cmd_dead(c, cl, request);
+	else if (strcmp(cmd, "replay") == 0)
+		cmd_replay(c, cl, request);
+	else if (strcmp(cmd, "test") == 0)
+		cmd_test(c, cl, request);
 	else if (strcmp(cmd, "tail") == 0) {
 		control_reply(cl, ok_reply());
 		control_start_tail(cl);

@@ -207,6 +207,30 @@ int durable_accept(struct durable *du, struct payload *p, const size_t *endpoint
 	return 0;
 }
 
+int durable_requeue(struct durable *du, const char *webhook_id, const char *endpoint_id,
+		    const char *body, size_t len)
+{
+	long e = find_endpoint(du->cfg, endpoint_id);
+	struct payload *p;
+	size_t index;
+	char *agent;
+	int err;
+
+	if (e < 0)
+		return -ENOENT;
+	index = (size_t)e;
+	agent = body_agent(body, len);
+	p = payload_new(webhook_id, agent, body, len);
+	free(agent);
+	if (!p)
+		return -ENOMEM;
+	err = durable_accept(du, p, &index, 1);
+	if (!err)
+		err = deliver_submit(du->deliver, index, p);
+	payload_put(p);
+	return err;
+}
+
 void durable_follow(struct durable *du, const struct config *cfg)
 {
 	du->cfg = cfg;

@@ -41,6 +41,12 @@ int durable_recover(struct durable *du);
  * spool is full under refuse_newest (counted, not to be delivered).
  */
 int durable_accept(struct durable *du, struct payload *p, const size_t *endpoints, size_t n);
+/* Queue a body for one endpoint (by id) outside the ring's path: a dead
+ * letter replayed, a test webhook.  It is spooled like any event.
+ * -ENOENT: no such endpoint. */
+int durable_requeue(struct durable *du, const char *webhook_id, const char *endpoint_id,
+		    const char *body, size_t len);
+
 /* After a reload: the config the notes and recovery look endpoints up in. */
 void durable_follow(struct durable *du, const struct config *cfg);
 int durable_sync(struct durable *du);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -44,6 +45,12 @@ static void usage(FILE *out)
 		"  agent ID on|off            switch one agent's webhooks\n"
 		"  reload                     re-read the config (as SIGHUP does)\n"
 		"  tail                       print every event as a JSON line, live\n"
+		"  deliveries [--event ID] [--endpoint E] [--outcome delivered|retry|dead]\n"
+		"             [--limit N]     the attempt log, newest first\n"
+		"  dead [--endpoint E] [--since DUR] [--limit N]   dead letters, oldest first\n"
+		"  replay ID | replay --endpoint E [--since DUR]\n"
+		"                             send dead letters again, with their webhook-id\n"
+		"  test ENDPOINT [--wait DUR] send a signed probehook.test event; print the outcome\n"
 		"Without a collector:\n"
 		"  probes PATH                list the USDT probes and semaphores PATH carries\n"
 		"\n"
@@ -183,8 +190,16 @@ static void print_status(const cJSON *r)
 	printf("\n");
 }
 
+static void print_attempt(const cJSON *a)
+{
+	printf("%-13.0f %-16s %3.0f  %-9s %4.0f %9.1f ms  %s  %s\n", num(a, "time_ms"),
+	       str(a, "endpoint"), num(a, "attempt"), str(a, "outcome"), num(a, "status"),
+	       num(a, "latency_us") / 1000, str(a, "webhook_id"), str(a, "error"));
+}
+
 static void print_reply(const struct ctl *ctl, const cJSON *reply, const char *cmd)
 {
+	const cJSON *item;
 	char *text;
 
 	if (ctl->json) {
@@ -193,6 +208,20 @@ static void print_reply(const struct ctl *ctl, const cJSON *reply, const char *c
 		free(text);
 	} else if (strcmp(cmd, "status") == 0) {
 		print_status(reply);
+	} else if (strcmp(cmd, "deliveries") == 0) {
+		printf("%-13s %-16s %3s  %-9s %4s %12s  %s\n", "TIME_MS", "ENDPOINT", "TRY",
+		       "OUTCOME", "HTTP", "LATENCY", "WEBHOOK-ID / ERROR");
+		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(reply, "attempts"))
+			print_attempt(item);
+	} else if (strcmp(cmd, "dead") == 0) {
+		printf("%-6s %-13s %-16s %5s  %-37s %s\n", "ID", "TIME_MS", "ENDPOINT", "TRIES",
+		       "WEBHOOK-ID", "REASON");
+		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(reply, "dead"))
+			printf("%-6.0f %-13.0f %-16s %5.0f  %-37s %s\n", num(item, "id"),
+			       num(item, "time_ms"), str(item, "endpoint"), num(item, "attempts"),
+			       str(item, "webhook_id"), str(item, "reason"));
+	} else if (strcmp(cmd, "replay") == 0) {
+		printf("%.0f dead letters replayed\n", num(reply, "replayed"));
 	} else if (cJSON_GetObjectItemCaseSensitive(reply, "event")) {
 		printf("%s: %s, %s\n", str(reply, "event"), str(reply, "mode"),
 		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "attached")) ?
@@ -228,12 +257,90 @@ static double parse_duration_ms(const char *text)
 	return 0;
 }
 
+static double now_unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1000 + (double)(ts.tv_nsec / 1000000);
+}
+
+/*
+ * "--event ID --limit 5" style flags of the attempt-log and dead-letter
+ * commands into req; --since DUR becomes since_ms.  Positional arguments
+ * are left in pos (at most one).  false on anything unknown.
+ */
+static bool parse_flags(cJSON *req, int argc, char **argv, const char *const *allowed,
+			const char **pos)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *name = argv[i] + 2;
+		bool known = false;
+
+		if (strncmp(argv[i], "--", 2) != 0) {
+			if (*pos)
+				return false;
+			*pos = argv[i];
+			continue;
+		}
+		for (const char *const *a = allowed; *a; a++)
+			known |= strcmp(*a, name) == 0;
+		if (!known || i + 1 >= argc)
+			return false;
+		if (strcmp(name, "limit") == 0) {
+			cJSON_AddNumberToObject(req, "limit", atof(argv[++i]));
+		} else if (strcmp(name, "since") == 0 || strcmp(name, "wait") == 0) {
+			double ms = parse_duration_ms(argv[++i]);
+
+			if (ms < 1)
+				return false;
+			if (name[0] == 's')
+				cJSON_AddNumberToObject(req, "since_ms", now_unix_ms() - ms);
+			else
+				cJSON_AddNumberToObject(req, "wait_ms", ms);
+		} else {
+			cJSON_AddStringToObject(req, name, argv[++i]);
+		}
+	}
+	return true;
+}
+
+/* The commands that take flags: deliveries, dead, replay, test. */
+static cJSON *build_flagged(cJSON *req, const char *cmd, int argc, char **argv)
+{
+	static const char *const deliveries[] = { "event", "endpoint", "outcome", "limit", NULL };
+	static const char *const dead[] = { "endpoint", "since", "limit", NULL };
+	static const char *const test[] = { "wait", NULL };
+	const char *pos = NULL;
+	bool ok;
+
+	if (!strcmp(cmd, "deliveries"))
+		ok = parse_flags(req, argc, argv, deliveries, &pos) && !pos;
+	else if (!strcmp(cmd, "dead"))
+		ok = parse_flags(req, argc, argv, dead, &pos) && !pos;
+	else if (!strcmp(cmd, "replay"))
+		ok = parse_flags(req, argc, argv, dead, &pos) &&
+		     (pos ? (cJSON_AddNumberToObject(req, "id", atof(pos)), true) :
+			    cJSON_GetObjectItemCaseSensitive(req, "endpoint") != NULL);
+	else
+		ok = parse_flags(req, argc, argv, test, &pos) && pos &&
+		     cJSON_AddStringToObject(req, "endpoint", pos);
+	if (ok)
+		return req;
+	fprintf(stderr, "probehookctl: wrong arguments for '%s'\n", cmd);
+	cJSON_Delete(req);
+	return NULL;
+}
+
 /* argv after the command name → the request object, or NULL with a message. */
 static cJSON *build_request(const char *cmd, int argc, char **argv)
 {
 	cJSON *req = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(req, "cmd", cmd);
+	if (!strcmp(cmd, "deliveries") || !strcmp(cmd, "dead") || !strcmp(cmd, "replay") ||
+	    !strcmp(cmd, "test"))
+		return build_flagged(req, cmd, argc, argv);
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "reload") || !strcmp(cmd, "tail")) {
 		if (argc == 0)
 			return req;
@@ -279,15 +386,54 @@ static int run_tail(struct ctl *ctl)
 	return EXIT_OK;
 }
 
+/*
+ * After "test": ask for the test event's attempts until one is final
+ * (delivered or dead) or the wait runs out.  0 when delivered.
+ */
+static int follow_test(struct ctl *ctl, const cJSON *sent, double wait_ms)
+{
+	const char *id = str(sent, "webhook_id");
+	double deadline = now_unix_ms() + wait_ms;
+	int code = EXIT_REFUSED;
+
+	printf("sent %s to endpoint %s\n", id, str(sent, "endpoint"));
+	while (now_unix_ms() < deadline) {
+		cJSON *req = cJSON_CreateObject(), *reply = NULL, *first;
+		const char *outcome;
+
+		cJSON_AddStringToObject(req, "cmd", "deliveries");
+		cJSON_AddStringToObject(req, "event", id);
+		cJSON_AddNumberToObject(req, "limit", 1);
+		if (ctl_request(ctl, req, &reply) != EXIT_OK)
+			return EXIT_UNREACHABLE;
+		first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reply, "attempts"), 0);
+		outcome = first ? str(first, "outcome") : "";
+		if (!strcmp(outcome, "delivered") || !strcmp(outcome, "dead")) {
+			print_attempt(first);
+			code = strcmp(outcome, "delivered") == 0 ? EXIT_OK : EXIT_REFUSED;
+			cJSON_Delete(reply);
+			return code;
+		}
+		cJSON_Delete(reply);
+		usleep(200 * 1000);
+	}
+	fprintf(stderr, "probehookctl: no final outcome for %s within %.0f ms (see "
+			"'probehookctl deliveries --event %s')\n", id, wait_ms, id);
+	return code;
+}
+
 static int run_command(struct ctl *ctl, const char *cmd, int argc, char **argv)
 {
 	cJSON *request = build_request(cmd, argc, argv), *reply = NULL;
+	double wait_ms = 20000;
 	int code;
 
 	if (!request) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (cJSON_GetObjectItemCaseSensitive(request, "wait_ms"))
+		wait_ms = cJSON_GetObjectItemCaseSensitive(request, "wait_ms")->valuedouble;
 	code = ctl_connect(ctl);
 	if (code == EXIT_OK)
 		code = ctl_request(ctl, request, &reply);
@@ -297,6 +443,8 @@ static int run_command(struct ctl *ctl, const char *cmd, int argc, char **argv)
 		code = reply_failed(reply);
 	else if (code == EXIT_OK && strcmp(cmd, "tail") == 0)
 		code = run_tail(ctl);
+	else if (code == EXIT_OK && strcmp(cmd, "test") == 0)
+		code = follow_test(ctl, reply, wait_ms);
 	else if (code == EXIT_OK)
 		print_reply(ctl, reply, cmd);
 	cJSON_Delete(reply);
