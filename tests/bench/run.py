@@ -27,8 +27,9 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 RING_BYTES = 4 << 20
 REPORT_RE = re.compile(
     r"records (\d+) \(probe hits (\d+), ring drops (\d+), malformed (\d+)\); "
-    r"events matched (\d+), unmatched (\d+), dropped on a full queue (\d+); "
-    r"deliveries ok (\d+), failed (\d+)")
+    r"events matched (\d+), unmatched (\d+), dropped on a full queue (\d+)"
+    r"(?:, cut to max_payload_bytes \d+)?; "
+    r"deliveries ok (\d+), (?:failed|dead-lettered) (\d+)")
 REPORT_KEYS = ("records", "hits", "ring_drops", "malformed", "matched", "unmatched",
                "queue_full", "delivered", "failed")
 ALL = ("probe", "python", "latency", "delivery", "ring", "alternatives")
@@ -133,7 +134,10 @@ class Bench:
 
     def collector(self, name, config):
         log_path = self.path(name + ".log")
-        p = self.spawn([os.path.join(self.build, "probehookd"), "--config", config], name)
+        # its own spool and control socket: nothing shared with a collector already running
+        p = self.spawn([os.path.join(self.build, "probehookd"), "--config", config,
+                        "--spool-dir", self.path(name + ".spool"),
+                        "--control-socket", self.path(name + ".sock")], name)
         try:
             self.wait_file(log_path, 20, "running:")
         except RuntimeError:
