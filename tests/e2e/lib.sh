@@ -154,6 +154,22 @@ filtering_config() {
 JSON
 }
 
+# expect_filtered_delivery N: after filtering_config and an agent run (its
+# stdout in $WORK/agent.out), exactly N events arrive, all of agent-42's types,
+# only agent.step.failed of agent-7, nothing of agent-off or unlisted agents;
+# then the collector is stopped and must exit 0
+expect_filtered_delivery() {
+	wait_until 20 have_lines "$WORK/hooks.jsonl" "$1" ||
+		e2e_fail "receiver got $(count_lines "$WORK/hooks.jsonl") of $1"
+	sleep 0.5 # anything extra (a filtered event leaking through) would arrive now
+	stop_collector
+	[ "$COLLECTOR_STATUS" = 0 ] || e2e_fail "collector exited with $COLLECTOR_STATUS"
+	python3 "$E2E_DIR/check_events.py" "$WORK/hooks.jsonl" --agent-out "$WORK/agent.out" \
+		--expect-all-types agent-42 --expect-only agent-7=agent.step.failed \
+		--expect-none agent-off --expect-none agent-unlisted --expect-count "$1" ||
+		e2e_fail "received events do not match"
+}
+
 # run_agent [demo agent flags]: runs the demo agent once the collector attached;
 # sets FIRED to the number of events it fired while enabled
 run_agent() {
