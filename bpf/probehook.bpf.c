@@ -20,6 +20,9 @@ const volatile __u64 wakeup_bytes = 64 * 1024;
 /* At most one wake-up per this many ns (see the end of probehook_fire). */
 const volatile __u64 wakeup_gap_ns = 200 * 1000;
 
+/* At most one loss report per process per this many ns. */
+const volatile __u64 loss_report_gap_ns = 1000 * 1000 * 1000;
+
 /* When the last wake-up was asked for.  Shared by all CPUs without a lock:
  * a lost update costs one wake-up more or one less, never a record. */
 __u64 last_wakeup_ns;
@@ -36,12 +39,20 @@ struct {
 	__type(value, struct ph_probe_stats);
 } probe_stats SEC(".maps");
 
-/* Next sequence number per process (tgid). */
+/* A process's numbering, and what it has lost since it last said so. */
+struct seq_state {
+	__u64 last;        /* the last sequence number handed out */
+	__u64 lost;        /* records lost and not yet reported */
+	__u64 reported_ns; /* when a record last carried a loss report */
+};
+
+/* Per process (tgid).  The collector may pin this map with the ring, so
+ * numbering and loss counts outlive a collector restart. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct seq_state);
 } seqs SEC(".maps");
 
 struct scratch {
@@ -63,18 +74,16 @@ static const __u8 arg_kinds[PROBEHOOK_EVENT_COUNT][PROBEHOOK_MAX_ARGS] = {
 	PROBEHOOK_EVENTS(KIND_ROW)
 };
 
-static __always_inline __u64 next_seq(__u32 pid)
+static __always_inline struct seq_state *seq_state_of(__u32 pid)
 {
-	__u64 zero = 0, *next;
+	struct seq_state zero = {}, *st;
 
-	next = bpf_map_lookup_elem(&seqs, &pid);
-	if (!next) {
+	st = bpf_map_lookup_elem(&seqs, &pid);
+	if (!st) {
 		bpf_map_update_elem(&seqs, &pid, &zero, BPF_NOEXIST);
-		next = bpf_map_lookup_elem(&seqs, &pid);
-		if (!next)
-			return 0;
+		st = bpf_map_lookup_elem(&seqs, &pid);
 	}
-	return __sync_fetch_and_add(next, 1) + 1;
+	return st;
 }
 
 SEC("usdt")
@@ -84,6 +93,7 @@ int probehook_fire(struct pt_regs *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 key = 0, cap = arg_cap, off = 0;
 	struct ph_probe_stats *stats;
+	struct seq_state *st;
 	struct ph_record *rec;
 	struct scratch *s;
 	char *data;
@@ -110,7 +120,8 @@ int probehook_fire(struct pt_regs *ctx)
 	rec->tid = (__u32)pid_tgid;
 	rec->boot_ns = bpf_ktime_get_boot_ns();
 	/* Taken before the ring is tried, so a drop shows as a gap. */
-	rec->seq = next_seq(rec->pid);
+	st = seq_state_of(rec->pid);
+	rec->seq = st ? __sync_fetch_and_add(&st->last, 1) + 1 : 0;
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
 
 	have = bpf_usdt_arg_cnt(ctx);
@@ -173,7 +184,21 @@ int probehook_fire(struct pt_regs *ctx)
 		last_wakeup_ns = rec->boot_ns;
 	}
 
-	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + off, flags))
+	/*
+	 * Losses travel in the ring with the process's next record, so the
+	 * report survives a collector restart exactly as the record does.  At
+	 * most one report a second per process: a ring that stays full would
+	 * otherwise put a report on nearly every record that fits.
+	 */
+	if (st && st->lost && rec->boot_ns - st->reported_ns >= loss_report_gap_ns)
+		rec->lost_before = __sync_lock_test_and_set(&st->lost, 0);
+
+	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + off, flags)) {
 		stats->drops++;
+		if (st)
+			__sync_fetch_and_add(&st->lost, rec->lost_before + 1);
+	} else if (st && rec->lost_before) {
+		st->reported_ns = rec->boot_ns;
+	}
 	return 0;
 }

@@ -17,7 +17,7 @@
 #endif
 #include <probehook/catalog.h>
 
-#define PH_RECORD_VERSION 1
+#define PH_RECORD_VERSION 2
 #define PH_COMM_LEN 16
 
 /* Bounds on the per-string cap an operator may set (max_arg_bytes).  The
@@ -40,6 +40,8 @@ struct ph_record {
 	__u32 tid;
 	__u64 boot_ns;         /* CLOCK_BOOTTIME when the probe fired */
 	__u64 seq;             /* per-process, from 1; gaps are lost records */
+	__u64 lost_before;     /* this process's records lost (ring full) and not yet
+				* reported; reported here at most once a second */
 	__u32 flags;
 	__u8 truncated_mask;   /* bit i: string arg i was cut at the cap */
 	__u8 null_mask;        /* bit i: string arg i was a NULL pointer */

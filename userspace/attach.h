@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "pin.h"
 #include "record.h"
 
 struct probehook_bpf;
@@ -21,7 +22,10 @@ struct attach {
 	struct probehook_bpf *skel;
 	/* links[target * PROBEHOOK_EVENT_COUNT + event id], NULL when not attached */
 	struct bpf_link **links;
+	/* same index: attached by a previous collector, its links pinned under pin_dir */
+	bool *adopted;
 	size_t target_count;
+	struct pin pin;
 };
 
 /* Open and load the BPF program with the config's caps and ring size. */

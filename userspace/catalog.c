@@ -32,3 +32,11 @@ const struct catalog_event *catalog_by_type(const char *type)
 			return &catalog[i];
 	return NULL;
 }
+
+const struct catalog_event *catalog_by_probe(const char *probe)
+{
+	for (unsigned int i = 0; i < PROBEHOOK_EVENT_COUNT; i++)
+		if (strcmp(catalog[i].probe, probe) == 0)
+			return &catalog[i];
+	return NULL;
+}

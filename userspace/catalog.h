@@ -18,5 +18,7 @@ struct catalog_event {
 const struct catalog_event *catalog_by_id(unsigned int id);
 /* NULL for an unknown type. */
 const struct catalog_event *catalog_by_type(const char *type);
+/* NULL for an unknown USDT probe name. */
+const struct catalog_event *catalog_by_probe(const char *probe);
 
 #endif

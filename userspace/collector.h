@@ -28,6 +28,8 @@ struct collector_counters {
 	uint64_t build_failures; /* out of memory building an event */
 	uint64_t queue_full;     /* events dropped because queue_max was reached */
 	uint64_t fitted;         /* bodies cut to an endpoint's max_payload_bytes */
+	uint64_t gaps;           /* loss reports the kernel sent with a record */
+	uint64_t gap_records;    /* records those reports say were lost */
 };
 
 /* A config replaced by a reload, kept while retired endpoints still use it. */
@@ -41,6 +43,7 @@ struct collector {
 	const char *config_path;   /* NULL: the built-in default */
 	const char *control_socket_flag; /* --control-socket, overriding the config */
 	const char *spool_dir_flag;      /* --spool-dir, overriding the config */
+	const char *pin_dir_flag;        /* --pin-dir, overriding the config */
 	struct loop loop;
 	struct attach bpf;
 	struct deliver deliver;

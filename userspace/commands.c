@@ -128,6 +128,8 @@ static cJSON *status_counters(struct collector *c)
 	cJSON_AddNumberToObject(n, "matched", (double)c->n.matched);
 	cJSON_AddNumberToObject(n, "unmatched", (double)c->n.unmatched);
 	cJSON_AddNumberToObject(n, "queue_full", (double)c->n.queue_full);
+	cJSON_AddNumberToObject(n, "gaps", (double)c->n.gaps);
+	cJSON_AddNumberToObject(n, "gap_records", (double)c->n.gap_records);
 	cJSON_AddNumberToObject(n, "pending_deliveries", (double)c->deliver.pending);
 	cJSON_AddNumberToObject(n, "delivered", (double)c->deliver.delivered);
 	cJSON_AddNumberToObject(n, "dead_lettered", (double)c->deliver.dead_lettered);

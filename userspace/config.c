@@ -25,6 +25,7 @@
 
 #include "attemptlog.h"
 #include "deadletter.h"
+#include "event.h"
 #include "record.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -56,7 +57,9 @@
 #define HEADER_VALUE_MAX 4096
 
 #define CONFIG_EVENT_TYPE(id, name, type, ...) type,
-static const char *const event_types[] = { PROBEHOOK_EVENTS(CONFIG_EVENT_TYPE) };
+/* the catalog's types, and the one the collector emits itself */
+static const char *const event_types[] = { PROBEHOOK_EVENTS(CONFIG_EVENT_TYPE) EVENT_TYPE_GAP };
+#define EVENT_TYPE_COUNT (sizeof(event_types) / sizeof(event_types[0]))
 
 struct parse_ctx {
 	char *err;
@@ -72,7 +75,7 @@ static const char *const root_keys[] = { "targets", "endpoints", "agents", "defa
 					 "control_socket", "spool_dir", "spool_max_bytes",
 					 "spool_fsync", "spool_fsync_interval_ms",
 					 "spool_full_policy", "dead_letter_max_bytes",
-					 "attempt_log_max_bytes", NULL };
+					 "attempt_log_max_bytes", "pin_dir", NULL };
 static const char *const target_keys[] = { "path", "pid", NULL };
 static const char *const endpoint_keys[] = {
 	"id", "url", "secret", "secrets", "secret_file", "secret_env", "events", "agents",
@@ -310,12 +313,12 @@ static bool event_pattern_known(const char *pattern)
 		return true;
 	/* "prefix.*": compare through the dot, so "agent.*" cannot match "agentx.y". */
 	if (len > 2 && strcmp(pattern + len - 2, ".*") == 0) {
-		for (i = 0; i < PROBEHOOK_EVENT_COUNT; i++)
+		for (i = 0; i < EVENT_TYPE_COUNT; i++)
 			if (strncmp(event_types[i], pattern, len - 1) == 0)
 				return true;
 		return false;
 	}
-	for (i = 0; i < PROBEHOOK_EVENT_COUNT; i++)
+	for (i = 0; i < EVENT_TYPE_COUNT; i++)
 		if (strcmp(event_types[i], pattern) == 0)
 			return true;
 	return false;
@@ -1344,6 +1347,26 @@ static int parse_spool(struct parse_ctx *ctx, const cJSON *root, struct config *
 	return ret ? ret : dup_string(ctx, "spool_dir", dir, &cfg->spool_dir);
 }
 
+/* Optional: where in bpffs the kernel side outlives the collector. */
+static int parse_pin_dir(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
+{
+	const cJSON *item = member(root, "pin_dir");
+	const char *dir = NULL;
+	int ret;
+
+	if (!item)
+		return 0;
+	ret = get_string(ctx, item, "pin_dir", &dir);
+	if (ret)
+		return ret;
+	/* room left for links/<probe>.<target>.<program>.<n> */
+	if (dir[0] != '/' || strlen(dir) >= PATH_MAX - NAME_MAX - 1)
+		return fail(ctx, -EINVAL, "pin_dir",
+			    "must be an absolute path (on a bpf file system) shorter than %d bytes",
+			    PATH_MAX - NAME_MAX - 1);
+	return dup_string(ctx, "pin_dir", dir, &cfg->pin_dir);
+}
+
 static int parse_root(struct parse_ctx *ctx, const cJSON *root, struct config *cfg)
 {
 	int ret;
@@ -1370,6 +1393,8 @@ static int parse_root(struct parse_ctx *ctx, const cJSON *root, struct config *c
 		ret = parse_control_socket(ctx, root, cfg);
 	if (!ret)
 		ret = parse_spool(ctx, root, cfg);
+	if (!ret)
+		ret = parse_pin_dir(ctx, root, cfg);
 	return ret;
 }
 
@@ -1509,6 +1534,7 @@ void config_free(struct config *cfg)
 	free_agent(&cfg->default_agent);
 	free(cfg->control_socket);
 	free(cfg->spool_dir);
+	free(cfg->pin_dir);
 	for (i = 0; i < cfg->warning_count; i++)
 		free(cfg->warnings[i]);
 	free(cfg->warnings);

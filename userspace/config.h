@@ -70,6 +70,8 @@ struct config {
 	unsigned int ring_buffer_bytes;    /* power of two, >= page size */
 	unsigned int queue_max;            /* undelivered events held in memory */
 	char *control_socket;              /* probehookctl's Unix socket */
+	/* bpffs directory for the ring, counters and probe links; NULL: no pinning */
+	char *pin_dir;
 	/* durability: the spool, dead letters and the attempt log, all in spool_dir */
 	char *spool_dir;                   /* absolute */
 	uint64_t spool_max_bytes;

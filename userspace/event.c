@@ -358,18 +358,14 @@ char *event_agent_id(const struct decoded_event *ev)
 	return utf8_sanitize(arg->text, arg->len, &replaced);
 }
 
-void event_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_ID_LEN])
+/* "msg_" and the first 16 bytes of SHA-256(identity), in hex. */
+static void id_from(const char *identity, size_t len, char out[EVENT_ID_LEN])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int digest_len = 0, i;
-	char identity[160];
-	int n;
 
-	n = snprintf(identity, sizeof(identity), "%s/%u/%" PRIu64 "/%" PRIu64 "/%u", boot_id,
-		     rec->pid, (uint64_t)rec->seq, (uint64_t)rec->boot_ns, rec->probe_id);
-	static const char hex[] = "0123456789abcdef";
-
-	EVP_Digest(identity, (size_t)n, digest, &digest_len, EVP_sha256(), NULL);
+	EVP_Digest(identity, len, digest, &digest_len, EVP_sha256(), NULL);
 	memcpy(out, "msg_", 4);
 	/* by hand: 16 snprintf calls per event showed in the profile */
 	for (i = 0; i < 16; i++) {
@@ -377,4 +373,45 @@ void event_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_I
 		out[5 + 2 * i] = hex[digest[i] & 15];
 	}
 	out[36] = '\0';
+}
+
+void event_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_ID_LEN])
+{
+	char identity[160];
+	int n = snprintf(identity, sizeof(identity), "%s/%u/%" PRIu64 "/%" PRIu64 "/%u", boot_id,
+			 rec->pid, (uint64_t)rec->seq, (uint64_t)rec->boot_ns, rec->probe_id);
+
+	id_from(identity, (size_t)n, out);
+}
+
+void event_gap_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_ID_LEN])
+{
+	char identity[160];
+	int n = snprintf(identity, sizeof(identity), "%s/%u/%" PRIu64 "/%" PRIu64 "/gap", boot_id,
+			 rec->pid, (uint64_t)rec->seq, (uint64_t)rec->boot_ns);
+
+	id_from(identity, (size_t)n, out);
+}
+
+cJSON *event_build_gap(const struct ph_record *rec, int64_t boot_to_unix_ns)
+{
+	char stamp[RFC3339_LEN];
+	cJSON *event = cJSON_CreateObject(), *data;
+	int64_t unix_ns = 0;
+
+	if (!event)
+		return NULL;
+	if (rec->boot_ns <= INT64_MAX)
+		__builtin_add_overflow((int64_t)rec->boot_ns, boot_to_unix_ns, &unix_ns);
+	rfc3339_from_unix_ns(unix_ns, stamp);
+	if (!cJSON_AddStringToObject(event, "type", EVENT_TYPE_GAP) ||
+	    !cJSON_AddStringToObject(event, "timestamp", stamp) ||
+	    !(data = cJSON_AddObjectToObject(event, "data")) ||
+	    !cJSON_AddItemToObject(data, "lost", int_value((int64_t)rec->lost_before)) ||
+	    !cJSON_AddStringToObject(data, "reason", "ring_buffer_full") ||
+	    !cJSON_AddItemToObject(event, "source", source_object(rec))) {
+		cJSON_Delete(event);
+		return NULL;
+	}
+	return event;
 }

@@ -23,6 +23,8 @@
  * nesting limits (cJSON's is 1000, the whole body included). */
 #define EVENT_JSON_DEPTH_MAX 128
 
+#define EVENT_TYPE_GAP "probehook.gap"
+
 /* "msg_" + 32 hex digits + NUL */
 #define EVENT_ID_LEN 37
 
@@ -50,5 +52,15 @@ char *event_agent_id(const struct decoded_event *ev);
  * deduplicate it.  boot_id is /proc/sys/kernel/random/boot_id.
  */
 void event_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_ID_LEN]);
+
+/*
+ * The collector's own event for records a process lost to a full ring
+ * buffer, reported by the kernel with the process's next record (rec):
+ *   {"type": "probehook.gap", "timestamp", "data": {"lost": N,
+ *    "reason": "ring_buffer_full"}, "source": {pid, tid, comm, seq}}
+ * Its id is derived from rec like event_id's, distinct from rec's own.
+ */
+cJSON *event_build_gap(const struct ph_record *rec, int64_t boot_to_unix_ns);
+void event_gap_id(const struct ph_record *rec, const char *boot_id, char out[EVENT_ID_LEN]);
 
 #endif

@@ -84,10 +84,11 @@ static struct payload *fit_payload(struct collector *c, const cJSON *event, cons
 
 /*
  * Accept the payload into the spool for every endpoint that wants it, then
- * queue it for each, cut to fit where one asks.
+ * queue it for each, cut to fit where one asks.  A collector event (no
+ * agent) goes to every endpoint whose events patterns name its type.
  */
 static int submit_matching(struct collector *c, const cJSON *event, const char *type,
-			   const char *agent, struct payload *p)
+			   const char *agent, bool from_collector, struct payload *p)
 {
 	size_t *wants = calloc(c->cfg.endpoint_count, sizeof(*wants)), n = 0;
 	struct fitted fit = { 0 };
@@ -96,7 +97,8 @@ static int submit_matching(struct collector *c, const cJSON *event, const char *
 	if (!wants)
 		return -ENOMEM;
 	for (size_t e = 0; e < c->cfg.endpoint_count; e++)
-		if (match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent))
+		if (from_collector ? match_any(&c->cfg.endpoints[e].events, type) :
+				     match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent))
 			wants[n++] = e;
 	err = durable_accept(&c->durable, p, wants, n);
 	for (size_t i = 0; i < n && !err; i++) {
@@ -160,13 +162,53 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 		goto out;
 	event_id(ev->rec, c->boot_id, id);
 	p = payload_new(id, agent, text, strlen(text));
-	err = p ? submit_matching(c, event, type, agent, p) : -ENOMEM;
+	err = p ? submit_matching(c, event, type, agent, false, p) : -ENOMEM;
 	c->n.matched++;
 out:
 	payload_put(p);
 	free(body);
 	cJSON_Delete(event);
 	free(agent);
+	return err;
+}
+
+static bool any_endpoint_takes(const struct collector *c, const char *type)
+{
+	for (size_t e = 0; e < c->cfg.endpoint_count; e++)
+		if (match_any(&c->cfg.endpoints[e].events, type))
+			return true;
+	return false;
+}
+
+/*
+ * The kernel counted records this process lost to a full ring and reports
+ * them with its next record: say so in the log, the counters and, for the
+ * endpoints that take it, a probehook.gap event.  Spooled like any event,
+ * before the record that carried it is consumed.
+ */
+static int route_gap(struct collector *c, const struct ph_record *rec)
+{
+	struct payload *p = NULL;
+	char id[EVENT_ID_LEN];
+	cJSON *event = NULL;
+	char *body = NULL;
+	int err = 0;
+
+	c->n.gaps++;
+	c->n.gap_records += rec->lost_before;
+	log_warn("pid %u (%.*s): %llu records lost to a full ring buffer before seq %llu",
+		 rec->pid, PH_COMM_LEN, rec->comm, (unsigned long long)rec->lost_before,
+		 (unsigned long long)rec->seq);
+	if (!any_endpoint_takes(c, EVENT_TYPE_GAP))
+		return 0;
+	event = event_build_gap(rec, c->boot_to_unix_ns);
+	body = event ? cJSON_PrintUnformatted(event) : NULL;
+	event_gap_id(rec, c->boot_id, id);
+	p = body ? payload_new(id, NULL, body, strlen(body)) : NULL;
+	err = p ? submit_matching(c, event, EVENT_TYPE_GAP, NULL, true, p) : -ENOMEM;
+	payload_put(p);
+	free(body);
+	cJSON_Delete(event);
 	return err;
 }
 
@@ -181,6 +223,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		c->n.malformed++;
 		log_warn("dropping a malformed record (%zu bytes): %s", size, why);
 	} else {
+		if (ev.rec->lost_before)
+			route_gap(c, ev.rec);
 		route_event(c, &ev);
 	}
 	/*
@@ -201,6 +245,9 @@ static void consume_ring(struct collector *c)
 {
 	int n;
 
+	/* a pinned ring is left to the next collector from the moment we stop */
+	if (c->stopping && pin_enabled(&c->bpf.pin))
+		return;
 	c->ring_batch = 0;
 	n = ring_buffer__consume(c->ring);
 	if (n == -EAGAIN)
@@ -271,11 +318,17 @@ static void begin_shutdown(struct collector *c, const char *why)
 		c->stopping = 2;
 		return;
 	}
-	log_info("%s: detaching probes, finishing deliveries (up to %d ms)", why,
-		 SHUTDOWN_GRACE_MS);
 	c->stopping = 1;
 	c->stop_deadline_ms = now_ms() + SHUTDOWN_GRACE_MS;
+	/* pinned links stay attached: the kernel records on for the next start */
 	attach_detach_all(&c->bpf);
+	if (pin_enabled(&c->bpf.pin)) {
+		log_info("%s: finishing deliveries (up to %d ms); the pinned probes record on into "
+			 "the pinned ring for the next start", why, SHUTDOWN_GRACE_MS);
+		return;
+	}
+	log_info("%s: detaching probes, finishing deliveries (up to %d ms)", why,
+		 SHUTDOWN_GRACE_MS);
 	ring_buffer__consume(c->ring); /* what fired before the detach */
 }
 
@@ -469,6 +522,8 @@ static int apply_path_flags(const struct collector *c, struct config *cfg)
 		err = replace_string(&cfg->control_socket, c->control_socket_flag);
 	if (!err && c->spool_dir_flag)
 		err = replace_string(&cfg->spool_dir, c->spool_dir_flag);
+	if (!err && c->pin_dir_flag)
+		err = replace_string(&cfg->pin_dir, c->pin_dir_flag);
 	return err;
 }
 
@@ -487,6 +542,12 @@ static void keep_startup_settings(const struct collector *c, const struct config
 		log_warn("reload: control_socket takes effect after a restart");
 		free(next->control_socket);
 		next->control_socket = strdup(running->control_socket);
+	}
+	if ((next->pin_dir || running->pin_dir) &&
+	    (!next->pin_dir || !running->pin_dir || strcmp(next->pin_dir, running->pin_dir) != 0)) {
+		log_warn("reload: pin_dir takes effect after a restart");
+		free(next->pin_dir);
+		next->pin_dir = running->pin_dir ? strdup(running->pin_dir) : NULL;
 	}
 	if (strcmp(next->spool_dir, running->spool_dir) != 0 ||
 	    next->spool_fsync != running->spool_fsync) {
@@ -606,6 +667,9 @@ static void usage(FILE *out)
 		"      --control-socket PATH  probehookctl's socket, instead of the config's\n"
 		"      --spool-dir DIR    the spool, dead letters and attempt log, instead of\n"
 		"                         the config's spool_dir\n"
+		"      --pin-dir DIR      keep the ring buffer, counters and probe links pinned\n"
+		"                         in DIR (on bpffs), instead of the config's pin_dir:\n"
+		"                         the kernel records on while the collector restarts\n"
 		"      --keep-capabilities  do not drop capabilities after start-up\n"
 		"  -h, --help         this text\n"
 		"  -V, --version      print the version\n"
@@ -624,6 +688,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },      { "keep-capabilities", no_argument, NULL, 'K' },
 		{ "control-socket", required_argument, NULL, 'S' },
 		{ "spool-dir", required_argument, NULL, 'D' },
+		{ "pin-dir", required_argument, NULL, 'P' },
 		{ 0 }
 	};
 	struct collector c = { 0 };
@@ -641,6 +706,7 @@ int main(int argc, char **argv)
 		case 'K': keep_caps = 1; break;
 		case 'S': c.control_socket_flag = optarg; break;
 		case 'D': c.spool_dir_flag = optarg; break;
+		case 'P': c.pin_dir_flag = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}

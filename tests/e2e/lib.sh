@@ -13,6 +13,7 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 SECRETS=("$SECRET")
 PIDS=()
+MOUNTS=()
 
 e2e_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
 e2e_fail() {
@@ -24,9 +25,11 @@ e2e_fail() {
 }
 
 e2e_cleanup() {
-	local pid
+	local pid m
 	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	# a private bpffs takes its pinned links (and their probes) with it
+	for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
 	if [ "${KEEP_WORK:-0}" = 1 ]; then e2e_log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 
@@ -39,6 +42,14 @@ e2e_setup() {
 	AGENT="$WORK/agent"
 	CTL_SOCKET="$WORK/ctl.sock" # each collector its own control socket
 	export PROBEHOOK_SOCKET="$CTL_SOCKET"
+}
+
+# mount_bpffs: a private bpf file system at $WORK/bpffs, for pin_dir; sets PIN_DIR
+mount_bpffs() {
+	mkdir -p "$WORK/bpffs"
+	mount -t bpf bpf "$WORK/bpffs" || e2e_fail "cannot mount a bpf file system at $WORK/bpffs"
+	MOUNTS+=("$WORK/bpffs")
+	PIN_DIR="$WORK/bpffs/probehook"
 }
 
 # wait_until TIMEOUT_S CMD... : poll CMD every 50 ms

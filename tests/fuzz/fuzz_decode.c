@@ -48,6 +48,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("event_build failed on a decoded record", NULL);
 		fuzz_check_event(event);
 		cJSON_Delete(event);
+		if (ev.rec->lost_before) {
+			event = event_build_gap(ev.rec, FUZZ_BOOT_TO_UNIX_NS);
+			if (!event)
+				fuzz_fail("event_build_gap failed on a decoded record", NULL);
+			fuzz_check_event(event);
+			cJSON_Delete(event);
+		}
 	} else if (!why) {
 		fuzz_fail("a rejected record has no reason", NULL);
 	}

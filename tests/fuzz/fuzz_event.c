@@ -66,6 +66,7 @@ static struct ph_record *build(struct fuzz_input *in, struct fuzz_arg args[PROBE
 	hdr.flags = take_u8(in) & PH_F_ARG_COUNT_MISMATCH;
 	take(in, &hdr.boot_ns, sizeof(hdr.boot_ns));
 	take(in, &hdr.seq, sizeof(hdr.seq));
+	hdr.lost_before = hdr.seq ^ hdr.boot_ns; /* some inputs carry a loss report */
 	take(in, &hdr.pid, sizeof(hdr.pid));
 	take(in, &hdr.tid, sizeof(hdr.tid));
 	take(in, hdr.comm, sizeof(hdr.comm));
@@ -193,6 +194,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned int i = 0; i < ev.def->nargs; i++)
 		check_arg(event, ev.def, i, &args[i]);
 	cJSON_Delete(event);
+	if (rec->lost_before) {
+		event = event_build_gap(rec, FUZZ_BOOT_TO_UNIX_NS);
+		if (!event)
+			fuzz_fail("event_build_gap failed", NULL);
+		fuzz_check_event(event);
+		cJSON_Delete(event);
+	}
 	free(rec);
 	return 0;
 }

@@ -15,7 +15,7 @@ import os
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 MAX_ARGS = 6
 # probe id -> argument kinds (S string, I integer), from include/probehook/catalog.h
 PROBES = {
@@ -29,7 +29,7 @@ NULL, UNREADABLE = object(), object()
 
 
 def record(probe, args, truncated=(), version=RECORD_VERSION, comm=b"agent-server",
-           seq=7, boot_ns=1_000_000_000):
+           seq=7, boot_ns=1_000_000_000, lost_before=0):
     """struct ph_record + string bytes, as probehook.bpf.c writes it."""
     kinds = PROBES[probe]
     lens, ints, data = [0] * MAX_ARGS, [0] * MAX_ARGS, b""
@@ -46,10 +46,10 @@ def record(probe, args, truncated=(), version=RECORD_VERSION, comm=b"agent-serve
             data += arg
             if i in truncated:
                 trunc_mask |= 1 << i
-    head = struct.pack("<HHHHIIQQIBBBB16s6I6q", version, probe, len(kinds), len(data),
-                       4242, 4243, boot_ns, seq, 0, trunc_mask, null_mask, fault_mask, 0,
-                       comm, *lens, *ints)
-    assert len(head) == 128
+    head = struct.pack("<HHHHIIQQQIBBBB16s6I6q", version, probe, len(kinds), len(data),
+                       4242, 4243, boot_ns, seq, lost_before, 0, trunc_mask, null_mask,
+                       fault_mask, 0, comm, *lens, *ints)
+    assert len(head) == 136
     return head + data
 
 
@@ -128,8 +128,9 @@ def main():
         write("event", name, event_input(probe, args))
     step = SEEDS["step-completed"]
     write("decode", "truncated-args", record(*step, truncated=(3, 4)))
-    write("decode", "unknown-version", record(*step, version=2))
-    write("decode", "header-only", record(*step)[:128])
+    write("decode", "unknown-version", record(*step, version=RECORD_VERSION + 1))
+    write("decode", "header-only", record(*step)[:136])
+    write("decode", "loss-report", record(*step, lost_before=12345))
     write("decode", "comm-invalid-utf8", record(*step, comm=b"\xff\"\\x\x01"))
     write("decode", "boot-ns-max", record(*step, boot_ns=2**64 - 1))
     for name, data in HTTP_SEEDS.items():

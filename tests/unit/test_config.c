@@ -368,6 +368,12 @@ static const struct error_case error_cases[] = {
 	E(CONFIG("", ", 'spool_max_bytes': 1e18"), "spool_max_bytes: must be a byte count", -EINVAL),
 	E(CONFIG("", ", 'spool_max_bytes': 1048576.5"), "spool_max_bytes: ", -EINVAL),
 	E(CONFIG("", ", 'spool_max_bytes': '1G'"), "spool_max_bytes: ", -EINVAL),
+	/* pinning */
+	E(CONFIG("", ", 'pin_dir': 'sys/fs/bpf'"), "pin_dir: must be an absolute path", -EINVAL),
+	E(CONFIG("", ", 'pin_dir': ''"), "pin_dir: must be a non-empty string", -EINVAL),
+	E(CONFIG("", ", 'pin_dir': true"), "pin_dir: must be a non-empty string", -EINVAL),
+	E(CONFIG(", 'events': ['probehook.gaps']", ""),
+	  "endpoints[0].events[0]: unknown event type \"probehook.gaps\"", -EINVAL),
 	E(CONFIG("", ", 'spool_fsync': 'sometimes'"),
 	  "spool_fsync: must be one of \"batch\", \"always\", \"none\"", -EINVAL),
 	E(CONFIG("", ", 'spool_fsync': true"), "spool_fsync: must be one of", -EINVAL),
@@ -566,6 +572,20 @@ static void test_spool_keys(void)
 	CHECK(cfg.spool_full_policy == SPOOL_DROP_OLDEST);
 	CHECK(cfg.dead_letter_max_bytes == 64ull * 1024 * 1024);
 	CHECK(cfg.attempt_log_max_bytes == 16ull * 1024 * 1024);
+	CHECK(cfg.pin_dir == NULL); /* pinning is off unless asked for */
+	config_free(&cfg);
+
+	/* the collector's own event type is one endpoints may ask for */
+	json = q(CONFIG(", 'events': ['probehook.gap', 'agent.*']", ", 'pin_dir': '/sys/fs/bpf/ph'"));
+	ret = config_parse(json, tmpdir, &cfg, err, sizeof(err));
+	free(json);
+	CHECK(ret == 0);
+	CHECK_STR_EQ(cfg.pin_dir, "/sys/fs/bpf/ph");
+	config_free(&cfg);
+	json = q(CONFIG(", 'events': ['probehook.*']", ""));
+	ret = config_parse(json, tmpdir, &cfg, err, sizeof(err));
+	free(json);
+	CHECK(ret == 0);
 	config_free(&cfg);
 
 	json = q(CONFIG("", ", 'spool_dir': '/srv/probehook', 'spool_max_bytes': 10995116277760,"

@@ -310,6 +310,33 @@ static void test_event_id(void)
 	free(rec);
 }
 
+/* A loss report: its own type and id, the count, the process it came from. */
+static void test_gap_event(void)
+{
+	const struct test_arg args[] = { { .text = "a" }, { .text = "t" } };
+	char record_id[EVENT_ID_LEN], gap_id[EVENT_ID_LEN], again[EVENT_ID_LEN];
+	struct ph_record *rec;
+	cJSON *ev;
+	size_t size;
+
+	rec = build_record(3, args, &size);
+	rec->lost_before = 1234;
+	ev = event_build_gap(rec, OFFSET_NS);
+	CHECK(ev != NULL);
+	CHECK_STR_EQ(str_at(ev, "type", NULL), "probehook.gap");
+	CHECK_STR_EQ(str_at(ev, "timestamp", NULL), "2026-11-25T15:10:05.123456Z");
+	check_printed(ev, "data", NULL, "{\"lost\":1234,\"reason\":\"ring_buffer_full\"}");
+	check_printed(ev, "source", NULL,
+		      "{\"pid\":4242,\"tid\":4243,\"comm\":\"agent-server\",\"seq\":7}");
+	cJSON_Delete(ev);
+	event_id(rec, "boot-1", record_id);
+	event_gap_id(rec, "boot-1", gap_id);
+	event_gap_id(rec, "boot-1", again);
+	CHECK(strcmp(record_id, gap_id) != 0); /* both are delivered */
+	CHECK_STR_EQ(gap_id, again);           /* read twice, deduplicated */
+	free(rec);
+}
+
 static void test_agent_id(void)
 {
 	const struct test_arg ok[] = { { .text = "agent-\xff" }, { .text = "t" } };
@@ -509,6 +536,7 @@ int main(void)
 	test_embedded_json();
 	test_utf8_sanitize();
 	test_event_id();
+	test_gap_event();
 	test_agent_id();
 	test_impossible_boot_time();
 	test_rfc3339();
