@@ -51,6 +51,7 @@ int attach_load(struct attach *a, const struct config *cfg)
 	int err;
 
 	memset(a, 0, sizeof(*a));
+	a->pin.lock_fd = -1;
 	libbpf_set_print(libbpf_log);
 	a->skel = probehook_bpf__open();
 	if (!a->skel) {
@@ -284,6 +285,7 @@ void attach_unload(struct attach *a)
 	a->adopted = NULL;
 	probehook_bpf__destroy(a->skel);
 	a->skel = NULL;
+	pin_close(&a->pin);
 }
 
 int attach_ring_fd(const struct attach *a)

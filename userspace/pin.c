@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ int pin_open(struct pin *p, const char *dir, const void *program, size_t program
 	int err;
 
 	memset(p, 0, sizeof(*p));
+	p->lock_fd = -1;
 	if (!dir || !dir[0])
 		return 0;
 	if (strlen(dir) >= sizeof(p->dir))
@@ -65,10 +67,27 @@ int pin_open(struct pin *p, const char *dir, const void *program, size_t program
 			  dir);
 		return -ENOTSUP;
 	}
+	/* two readers of one ring would each see part of it */
+	p->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		log_error("pin_dir %s: %s", dir, err == -EBUSY ? "in use by another probehookd" :
+								 strerror(-err));
+		pin_close(p);
+		return err;
+	}
 	strcpy(p->dir, dir);
 	snprintf(p->program, sizeof(p->program), "%016" PRIx64 "c%u",
 		 fnv1a(0xcbf29ce484222325ULL, program, program_size), arg_cap);
 	return 0;
+}
+
+void pin_close(struct pin *p)
+{
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
+	p->lock_fd = -1;
+	p->dir[0] = '\0';
 }
 
 /* The pinned map at path, if any, must have the shape this program expects. */
@@ -218,14 +237,14 @@ int pin_new_links(const struct pin *p, const struct pin_fds *before, const char 
 /* "probe-target-program-n" (bpffs refuses dots in names): splits name in place. */
 static bool split_link_name(char *name, char **probe, char **target, char **program)
 {
-	char *dot1 = strchr(name, '-'), *dot2, *dot3;
+	char *sep1 = strchr(name, '-'), *sep2, *sep3;
 
-	if (!dot1 || !(dot2 = strchr(dot1 + 1, '-')) || !(dot3 = strchr(dot2 + 1, '-')))
+	if (!sep1 || !(sep2 = strchr(sep1 + 1, '-')) || !(sep3 = strchr(sep2 + 1, '-')))
 		return false;
-	*dot1 = *dot2 = *dot3 = '\0';
+	*sep1 = *sep2 = *sep3 = '\0';
 	*probe = name;
-	*target = dot1 + 1;
-	*program = dot2 + 1;
+	*target = sep1 + 1;
+	*program = sep2 + 1;
 	return true;
 }
 

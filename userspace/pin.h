@@ -29,6 +29,7 @@ struct bpf_map;
 struct pin {
 	char dir[PATH_MAX - NAME_MAX]; /* "" when pinning is off */
 	char program[PIN_KEY_LEN + 8]; /* program hash and string cap */
+	int lock_fd;                   /* dir, flock()ed: one collector per pinned ring */
 };
 
 /* The bpf_link file descriptors open in this process, to tell which ones an
@@ -39,9 +40,12 @@ struct pin_fds {
 };
 
 /* Off when dir is NULL or empty.  Otherwise dir must be on a bpf file
- * system; it and dir/links are made (0700) if missing. */
+ * system; it and dir/links are made (0700) if missing, and dir is locked:
+ * a second collector on it is refused (-EBUSY). */
 int pin_open(struct pin *p, const char *dir, const void *program, size_t program_size,
 	     unsigned int arg_cap);
+/* Unlocks; the pins stay. */
+void pin_close(struct pin *p);
 static inline bool pin_enabled(const struct pin *p)
 {
 	return p->dir[0] != '\0';

@@ -395,6 +395,10 @@ static void report(struct collector *c)
 		 (unsigned long long)c->n.queue_full, (unsigned long long)c->n.fitted,
 		 (unsigned long long)c->deliver.delivered,
 		 (unsigned long long)c->deliver.dead_lettered);
+	if (c->n.gaps)
+		log_info("the kernel reported %llu records lost to a full ring buffer, in %llu "
+			 "probehook.gap reports", (unsigned long long)c->n.gap_records,
+			 (unsigned long long)c->n.gaps);
 	deliver_report(&c->deliver);
 	if (c->durable.spool) {
 		struct spool_stats st;

@@ -4,9 +4,9 @@
 # gone (SIGKILL, or a clean SIGTERM stop) the probes stay enabled and the
 # kernel records into the pinned ring; the next collector adopts the links
 # (no second attachment: every firing is counted once) and delivers what was
-# recorded meanwhile, each event once.  A probe disabled at runtime is
-# unpinned (its semaphore drops); a pinned map of another shape is refused
-# with a message naming it.
+# recorded meanwhile, each event once.  A second collector on the same pins
+# is refused; a probe disabled at runtime is unpinned (its semaphore drops);
+# a pinned map of another shape is refused with a message naming it.
 source "$(dirname "$0")/lib.sh" "$1"
 e2e_setup
 mount_bpffs
@@ -52,6 +52,15 @@ start_collector "$WORK/config.json" --pin-dir "$PIN_DIR"
 wait_until 20 have_lines "$WORK/hooks.jsonl" "$fired" ||
 	e2e_fail "after SIGTERM: $(count_lines "$WORK/hooks.jsonl") of $fired"
 [ "$(ls "$PIN_DIR/links" | wc -l)" = "$links" ] || e2e_fail "pinned links changed: $(ls "$PIN_DIR/links")"
+
+# a second collector on the same pinned ring is refused (each would read part of it)
+status=0
+timeout 20 "$BUILD/probehookd" --config "$WORK/config.json" --pin-dir "$PIN_DIR" \
+	--control-socket "$WORK/ctl2.sock" --spool-dir "$WORK/spool2" 2>"$WORK/collector-second.log" ||
+	status=$?
+[ "$status" != 0 ] || e2e_fail "a second collector started on the same pin_dir"
+grep -q "pin_dir $PIN_DIR: in use by another probehookd" "$WORK/collector-second.log" ||
+	e2e_fail "no clear error for a second collector: $(cat "$WORK/collector-second.log")"
 
 # every event once, signed, none lost (no gap), and each firing counted once
 sleep 0.5
