@@ -132,7 +132,7 @@ static bool id_ok(const char *id)
 int attemptlog_append(struct attemptlog *al, const struct attempt *a)
 {
 	struct iovec iov;
-	uint64_t failed;
+	struct write_episode ended;
 	size_t len;
 	cJSON *o;
 	int ret;
@@ -160,14 +160,15 @@ int attemptlog_append(struct attemptlog *al, const struct attempt *a)
 	}
 	if (ret) {
 		al->st.write_errors++;
-		if (episode_fail(&al->episode))
+		if (episode_fail(&al->episode, now_ms()))
 			log_error("attempt log: writing %s failed: %s; attempts go unrecorded "
-				  "until a write succeeds again", ATTEMPTLOG_FILE, strerror(-ret));
+				  "while writes fail", ATTEMPTLOG_FILE, strerror(-ret));
 		return ret;
 	}
-	failed = episode_ok(&al->episode);
-	if (failed)
-		log_info("attempt log: writing works again, after %" PRIu64 " failures", failed);
+	if (episode_ok(&al->episode, now_ms(), &ended))
+		log_info("attempt log: writing works again (none failed for %d s): %" PRIu64
+			 " writes failed and %" PRIu64 " succeeded since the first failure",
+			 EPISODE_SETTLE_MS / 1000, ended.errors, ended.successes);
 	al->size += len;
 	al->st.appended++;
 	return 0;

@@ -158,6 +158,7 @@ static cJSON *status_spool(struct collector *c)
 	cJSON_AddNumberToObject(obj, "evicted", (double)st.evicted);
 	cJSON_AddNumberToObject(obj, "in_memory_only", (double)c->durable.not_spooled);
 	cJSON_AddNumberToObject(obj, "recovered_events", (double)c->durable.recovered_events);
+	cJSON_AddNumberToObject(obj, "recovered_cut_to_fit", (double)c->durable.fitted);
 	return obj;
 }
 

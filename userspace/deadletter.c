@@ -18,6 +18,7 @@
 #include "crc32c.h"
 #include "frame.h"
 #include "log.h"
+#include "timefmt.h"
 
 enum dl_type { REC_DEAD = 1, REC_REPLAYED = 2 };
 
@@ -163,9 +164,9 @@ static int item_add(struct deadletter *dl, const struct dead_rec *r, uint64_t of
 static int write_failed(struct deadletter *dl, int err)
 {
 	dl->st.write_errors++;
-	if (episode_fail(&dl->episode))
-		log_error("dead letters: writing %s failed: %s; dead letters are lost until a "
-			  "write succeeds again", DEADLETTER_FILE, strerror(-err));
+	if (episode_fail(&dl->episode, now_ms()))
+		log_error("dead letters: writing %s failed: %s; dead letters are lost while "
+			  "writes fail", DEADLETTER_FILE, strerror(-err));
 	return err;
 }
 
@@ -174,8 +175,8 @@ static int append_frame(struct deadletter *dl, uint8_t type, size_t payload_len)
 {
 	size_t frame_len = FRAME_HEAD_LEN + payload_len;
 	struct iovec iov = { dl->buf, frame_len };
+	struct write_episode ended;
 	uint32_t crc;
-	uint64_t failed;
 	int ret;
 
 	crc = crc32c(crc32c(0, &type, 1), dl->buf + FRAME_HEAD_LEN, payload_len);
@@ -187,9 +188,10 @@ static int append_frame(struct deadletter *dl, uint8_t type, size_t payload_len)
 	}
 	if (ret)
 		return write_failed(dl, ret);
-	failed = episode_ok(&dl->episode);
-	if (failed)
-		log_info("dead letters: writing works again, after %" PRIu64 " failures", failed);
+	if (episode_ok(&dl->episode, now_ms(), &ended))
+		log_info("dead letters: writing works again (none failed for %d s): %" PRIu64
+			 " writes failed and %" PRIu64 " succeeded since the first failure",
+			 EPISODE_SETTLE_MS / 1000, ended.errors, ended.successes);
 	dl->size += frame_len;
 	return 0;
 }

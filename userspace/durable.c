@@ -2,6 +2,7 @@
 #include "durable.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "event.h"
+#include "fit.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -122,62 +125,119 @@ static long find_endpoint(const struct config *cfg, const char *id)
 	return -1;
 }
 
-/* The agent id of a spooled body, for ordered endpoints. */
+/* The agent id of an event, for ordered endpoints; NULL when it has none. */
+static const char *event_agent(const cJSON *event)
+{
+	const cJSON *agent = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(event, "data"), "agent_id");
+
+	return cJSON_IsString(agent) ? agent->valuestring : NULL;
+}
+
+/* The agent id of a spooled body, malloc'd. */
 static char *body_agent(const char *body, size_t len)
 {
 	cJSON *event = cJSON_ParseWithLength(body, len);
-	const cJSON *agent = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(event, "data"), "agent_id");
-	char *copy = cJSON_IsString(agent) ? strdup(agent->valuestring) : NULL;
+	const char *agent = event_agent(event);
+	char *copy = agent ? strdup(agent) : NULL;
 
 	cJSON_Delete(event);
 	return copy;
 }
 
+/* One event read back from the spool, resumed for each endpoint it awaits. */
+struct recovered {
+	const struct spool_pending *sp;
+	cJSON *event;          /* parsed; NULL when the body is not a JSON event */
+	struct payload *whole; /* the body as spooled */
+	struct fitted fit;     /* cut for the endpoints whose cap it exceeds */
+};
+
+/*
+ * What endpoint ep gets: the body as spooled, or cut as a live event is to
+ * its max_payload_bytes (which the spool does not know, and a new config
+ * may have lowered).  NULL: out of memory.
+ */
+static struct payload *recovered_payload(struct durable *du, struct recovered *r,
+					 const struct config_endpoint *ep)
+{
+	struct payload *p;
+
+	if (r->whole->len <= ep->max_payload_bytes)
+		return r->whole;
+	if (!r->event) {
+		log_warn("spool: event %s is not a JSON event: sent to %s whole, over its "
+			 "max_payload_bytes", r->whole->id, ep->id);
+		return r->whole;
+	}
+	p = payload_fit(&r->fit, r->event, r->whole->id, r->whole->agent, ep->max_payload_bytes,
+			&du->fitted);
+	if (p)
+		p->spool_seq = r->whole->spool_seq; /* one event in the spool */
+	return p;
+}
+
+static int resume_target(struct durable *du, struct recovered *r, const struct spool_target *t)
+{
+	long e = find_endpoint(du->cfg, t->endpoint_id);
+	uint64_t now = unix_ms();
+	struct payload *p;
+
+	if (e < 0) {
+		/* its endpoint left the config while we were down */
+		struct deadletter_entry dle = {
+			.time_ms = now, .attempts = t->attempts, .webhook_id = r->sp->webhook_id,
+			.endpoint_id = t->endpoint_id, .reason = "endpoint no longer configured",
+			.body = r->sp->body, .len = r->sp->len,
+		};
+
+		deadletter_append(du->dead, &dle, NULL);
+		spool_resolve(du->spool, r->sp->seq, t->endpoint_id, SPOOL_DEAD);
+		return 0;
+	}
+	p = recovered_payload(du, r, &du->cfg->endpoints[e]);
+	if (!p)
+		return -ENOMEM;
+	deliver_resume(du->deliver, (size_t)e, p, t->attempts,
+		       t->next_due_ms > now ? t->next_due_ms - now : 0);
+	return 0;
+}
+
 static int recover_one(void *ctx, const struct spool_pending *sp)
 {
 	struct durable *du = ctx;
-	char *agent = body_agent(sp->body, sp->len);
-	struct payload *p = payload_new(sp->webhook_id, agent, sp->body, sp->len);
-	uint64_t now = unix_ms();
+	struct recovered r = { .sp = sp };
+	int err = event_parse(sp->body, sp->len, &r.event);
 
-	free(agent);
-	if (!p)
-		return -ENOMEM;
-	p->spool_seq = sp->seq;
-	for (size_t i = 0; i < sp->target_count; i++) {
-		const struct spool_target *t = &sp->targets[i];
-		long e = find_endpoint(du->cfg, t->endpoint_id);
-
-		if (e < 0) {
-			/* its endpoint left the config while we were down */
-			struct deadletter_entry dle = {
-				.time_ms = now, .attempts = t->attempts, .webhook_id = sp->webhook_id,
-				.endpoint_id = t->endpoint_id, .reason = "endpoint no longer configured",
-				.body = sp->body, .len = sp->len,
-			};
-
-			deadletter_append(du->dead, &dle, NULL);
-			spool_resolve(du->spool, sp->seq, t->endpoint_id, SPOOL_DEAD);
-			continue;
-		}
-		deliver_resume(du->deliver, (size_t)e, p, t->attempts,
-			       t->next_due_ms > now ? t->next_due_ms - now : 0);
-	}
-	du->recovered_events++;
-	payload_put(p);
-	return 0;
+	if (err == -ENOMEM)
+		return err;
+	r.whole = payload_new(sp->webhook_id, event_agent(r.event), sp->body, sp->len);
+	err = r.whole ? 0 : -ENOMEM;
+	if (r.whole)
+		r.whole->spool_seq = sp->seq;
+	for (size_t i = 0; i < sp->target_count && !err; i++)
+		err = resume_target(du, &r, &sp->targets[i]);
+	if (!err)
+		du->recovered_events++;
+	payload_put(r.fit.p);
+	payload_put(r.whole);
+	cJSON_Delete(r.event);
+	return err;
 }
 
 int durable_recover(struct durable *du)
 {
 	int err = spool_replay(du->spool, recover_one, du);
+	char cut[80] = "";
 
+	if (du->fitted)
+		snprintf(cut, sizeof(cut), " (%llu bodies cut to an endpoint's max_payload_bytes)",
+			 (unsigned long long)du->fitted);
 	if (err)
 		log_error("spool %s: replay: %s", du->cfg->spool_dir, strerror(-err));
 	else if (du->recovered_events)
-		log_info("spool %s: resuming %llu events not delivered before the last stop",
-			 du->cfg->spool_dir, (unsigned long long)du->recovered_events);
+		log_info("spool %s: resuming %llu events not delivered before the last stop%s",
+			 du->cfg->spool_dir, (unsigned long long)du->recovered_events, cut);
 	return err;
 }
 

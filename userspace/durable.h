@@ -28,6 +28,7 @@ struct durable {
 	uint64_t not_spooled;      /* accepted in memory only: the spool could not write */
 	uint64_t refused;          /* not accepted: the spool was full (refuse_newest) */
 	uint64_t recovered_events; /* events replayed from the spool at start */
+	uint64_t fitted;           /* their bodies cut to an endpoint's max_payload_bytes */
 };
 
 /* Open the spool, the dead letters and the attempt log under cfg->spool_dir

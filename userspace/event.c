@@ -348,6 +348,92 @@ int event_fit(cJSON *event, size_t max_bytes, char **out)
 	return err;
 }
 
+static bool number_char(char c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/*
+ * The next number literal in valid JSON text from *pos (outside strings, a
+ * number is the only token that starts with '-' or a digit), or NULL.
+ * *pos moves past it.
+ */
+static const char *next_number(const char **pos, const char *end, size_t *len)
+{
+	bool in_string = false;
+
+	for (const char *p = *pos; p < end; p++) {
+		if (in_string) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				in_string = false;
+		} else if (*p == '"') {
+			in_string = true;
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			const char *start = p;
+
+			while (p < end && number_char(*p))
+				p++;
+			*len = (size_t)(p - start);
+			*pos = p;
+			return start;
+		}
+	}
+	return NULL;
+}
+
+/* cJSON keeps members in document order, the order of the literals in text. */
+static int keep_literals(cJSON *item, const char **pos, const char *end)
+{
+	for (; item; item = item->next) {
+		const char *literal;
+		char *copy;
+		size_t len;
+		int err;
+
+		if (item->child && (err = keep_literals(item->child, pos, end)))
+			return err;
+		if (!cJSON_IsNumber(item))
+			continue;
+		literal = next_number(pos, end, &len);
+		if (!literal)
+			return -EINVAL;
+		/* cJSON_Delete frees valuestring with cJSON's allocator */
+		copy = cJSON_malloc(len + 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, literal, len);
+		copy[len] = '\0';
+		item->type = (item->type & ~0xff) | cJSON_Raw;
+		item->valuestring = copy;
+	}
+	return 0;
+}
+
+int event_parse(const char *body, size_t len, cJSON **out)
+{
+	const char *end = NULL, *pos = body;
+	cJSON *event = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	int err = 0;
+
+	*out = NULL;
+	if (!cJSON_IsObject(event))
+		err = -EINVAL;
+	/* only the whole text counts: cJSON would take "{} junk" as {} */
+	for (; !err && end < body + len; end++)
+		if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r')
+			err = -EINVAL;
+	if (!err)
+		err = keep_literals(event, &pos, body + len);
+	if (err) {
+		cJSON_Delete(event);
+		return err;
+	}
+	*out = event;
+	return 0;
+}
+
 char *event_agent_id(const struct decoded_event *ev)
 {
 	const struct decoded_arg *arg = &ev->args[0];

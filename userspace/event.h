@@ -42,6 +42,17 @@ cJSON *event_build(const struct decoded_event *ev, int64_t boot_to_unix_ns);
  */
 int event_fit(cJSON *event, size_t max_bytes, char **out);
 
+/*
+ * A body printed from an event (a spooled one), parsed back so that it
+ * prints as it was and event_fit() cuts it as it would have cut the event
+ * it came from: numbers stay the literals they were, as raw items, where a
+ * double would round 64-bit integers, print 1.500 as 1.5 and 1e999 as null.
+ * (Strings inside JSON arguments print with cJSON's escapes, which may
+ * spell them differently, to the same value.)  0, -EINVAL when body is not
+ * one JSON object, or -ENOMEM.
+ */
+int event_parse(const char *body, size_t len, cJSON **out);
+
 /* The agent id as the event's data.agent_id will carry it (UTF-8 sanitised),
  * malloc'ed; NULL when the argument was NULL or unreadable. */
 char *event_agent_id(const struct decoded_event *ev);

@@ -120,41 +120,59 @@ size_t frame_check(const uint8_t *buf, size_t avail, const struct frame_format *
 void frame_head(uint8_t *head, uint8_t type, size_t len, uint32_t crc);
 
 /*
+ * A run of failed writes (a full disk) is one episode, logged when it starts
+ * and when it ends rather than once per write.  A full disk still takes a
+ * small write now and then (into the last page of a file), so a success
+ * alone does not end it: a success does once no write has failed for
+ * EPISODE_SETTLE_MS, or the log would say "works again" and "failed" in
+ * turn every few ms.  Every failure is counted all the same.  now is
+ * monotonic ms (now_ms()).
+ */
+#define EPISODE_SETTLE_MS 5000
+
+struct write_episode {
+	bool failing;             /* the last write failed */
+	bool open;                /* its start was logged, its end not yet */
+	uint64_t errors;          /* writes that failed since it started */
+	uint64_t successes;       /* and that succeeded in between */
+	uint64_t last_failure_ms;
+};
+
+/* A write failed: true when this starts an episode (log it). */
+static inline bool episode_fail(struct write_episode *ep, uint64_t now)
+{
+	ep->failing = true;
+	ep->errors++;
+	ep->last_failure_ms = now;
+	if (ep->open)
+		return false;
+	ep->open = true;
+	return true;
+}
+
+/* A write succeeded: true when this ends the episode (log it); *ended is
+ * then what the episode counted. */
+static inline bool episode_ok(struct write_episode *ep, uint64_t now, struct write_episode *ended)
+{
+	ep->failing = false;
+	if (!ep->open)
+		return false;
+	if (now - ep->last_failure_ms < EPISODE_SETTLE_MS) {
+		ep->successes++;
+		return false;
+	}
+	*ended = *ep;
+	*ep = (struct write_episode){ 0 };
+	return true;
+}
+
+/*
  * Write the iovecs at off, all or nothing: when the write fails part-way
  * (a full disk, a file size limit) the file is cut back to off, so the next
  * frame never follows a torn one.  When even that cut fails, *cut_pending is
  * set: the caller must frame_cut() before writing there again.  Returns 0 or
  * a negative errno.
  */
-/*
- * A run of failed writes (a full disk) is one episode, logged when it starts
- * and when it ends rather than once per write.  episode_fail() says whether
- * this failure starts one; episode_ok() returns how many writes failed in
- * the episode it ends, 0 when none was under way.
- */
-struct write_episode {
-	bool failing;
-	uint64_t errors;
-};
-
-static inline bool episode_fail(struct write_episode *ep)
-{
-	ep->errors++;
-	if (ep->failing)
-		return false;
-	ep->failing = true;
-	return true;
-}
-
-static inline uint64_t episode_ok(struct write_episode *ep)
-{
-	uint64_t n = ep->failing ? ep->errors : 0;
-
-	ep->failing = false;
-	ep->errors = 0;
-	return n;
-}
-
 int frame_pwritev(int fd, uint64_t off, const struct iovec *iov, int iovcnt, bool *cut_pending);
 int frame_cut(int fd, uint64_t off, bool *cut_pending);
 

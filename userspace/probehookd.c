@@ -22,6 +22,7 @@
 #include "decode.h"
 #include "durable.h"
 #include "event.h"
+#include "fit.h"
 #include "log.h"
 #include "match.h"
 #include "timefmt.h"
@@ -43,43 +44,11 @@ static bool any_endpoint_wants(const struct collector *c, const char *type, cons
 	return false;
 }
 
-/*
- * The body for an endpoint whose max_payload_bytes the full body exceeds:
- * the event with its largest fields cut (and flagged).  One variant is kept
- * per event, as endpoints usually share one cap.
- */
-struct fitted {
-	unsigned int cap;
-	struct payload *p;
-};
-
+/* Cut by fit.c, the same code that cuts events recovered from the spool. */
 static struct payload *fit_payload(struct collector *c, const cJSON *event, const char *id,
 				   const char *agent, unsigned int cap, struct fitted *fit)
 {
-	cJSON *copy;
-	char *body = NULL;
-	int err;
-
-	if (fit->p && fit->cap == cap)
-		return fit->p;
-	payload_put(fit->p);
-	fit->p = NULL;
-	copy = cJSON_Duplicate(event, 1);
-	if (!copy)
-		return NULL;
-	err = event_fit(copy, cap, &body);
-	cJSON_Delete(copy);
-	if (err == -E2BIG)
-		log_warn("event %s: still %zu bytes after cutting every field (max_payload_bytes %u)",
-			 id, strlen(body), cap);
-	else if (err)
-		return NULL;
-	fit->cap = cap;
-	fit->p = payload_new(id, agent, body, strlen(body));
-	free(body);
-	if (fit->p)
-		c->n.fitted++;
-	return fit->p;
+	return payload_fit(fit, event, id, agent, cap, &c->n.fitted);
 }
 
 /*

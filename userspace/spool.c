@@ -29,6 +29,7 @@
 #include "crc32c.h"
 #include "frame.h"
 #include "log.h"
+#include "timefmt.h"
 
 enum spool_type { REC_EVENT = 1, REC_ATTEMPT = 2, REC_RESOLVED = 3 };
 
@@ -446,21 +447,22 @@ static int write_failed(struct spool *sp, int err, const char *what)
 	char name[NAME_MAX + 1];
 
 	sp->st.write_errors++;
-	if (episode_fail(&sp->episode)) {
+	if (episode_fail(&sp->episode, now_ms())) {
 		segment_name(name, current(sp)->id);
-		log_error("spool %s: %s %s: %s; events are not accepted until a write "
-			  "succeeds again", sp->dir, what, name, strerror(-err));
+		log_error("spool %s: %s %s: %s; events are not accepted while writes fail",
+			  sp->dir, what, name, strerror(-err));
 	}
 	return err;
 }
 
 static void write_ok(struct spool *sp)
 {
-	uint64_t failed = episode_ok(&sp->episode);
+	struct write_episode ended;
 
-	if (failed)
-		log_info("spool %s: writing works again, after %" PRIu64 " failed writes",
-			 sp->dir, failed);
+	if (episode_ok(&sp->episode, now_ms(), &ended))
+		log_info("spool %s: writing works again (none failed for %d s): %" PRIu64
+			 " writes failed and %" PRIu64 " succeeded since the first failure",
+			 sp->dir, EPISODE_SETTLE_MS / 1000, ended.errors, ended.successes);
 }
 
 static int sync_fd(struct spool *sp, int fd)

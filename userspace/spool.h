@@ -172,7 +172,7 @@ int spool_replay(struct spool *sp, spool_pending_fn fn, void *ctx);
  * names it in later calls; with drop_oldest, on_evict may have been called
  * first.  Errors, after which nothing was accepted: -ENOSPC full under
  * refuse_newest (stats: refused); -ENOSPC, -EFBIG, -EIO... the write failed
- * (stats: write_errors; logged once per episode; the next append tries
+ * (stats: write_errors; logged once per episode, frame.h; the next append tries
  * again); -EMSGSIZE larger than the spool could ever hold; -EINVAL bad
  * arguments; -ENOMEM.
  */

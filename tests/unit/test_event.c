@@ -524,9 +524,58 @@ static void test_fit(void)
 	cJSON_Delete(event);
 }
 
+/* A spooled body parsed back prints as it was and is cut as its event would be. */
+static void test_parse_back(void)
+{
+	char usage[2048];
+	const struct test_arg msg[] = {
+		{ .text = "agent-9" }, { .text = "run-\"1\"\n" }, { .value = INT64_MAX },
+		{ .text = usage },
+	};
+	const struct test_arg tool[] = {
+		{ .text = "agent-9" }, { .text = "grep" }, { .text = "[-0.0, 1E+2, -12e-3]" },
+		{ .text = "ok" }, { .value = 1500 },
+	};
+	const char *const junk[] = { "", "[1, 2]", "{\"a\":1} x", "{\"a\":", "\"s\"" };
+	cJSON *ev, *back;
+	char *whole, *again, *cut, *cut_back;
+
+	/* 64-bit integers, 1e999, 1.500 and spelled-out exponents a double would change */
+	snprintf(usage, sizeof(usage),
+		 "{\"n\":18446744073709551615,\"big\":1e999,\"x\":1.500,\"s\":\"%0900d\","
+		 "\"t\":\"%0900d\"}", 7, 8);
+	for (int i = 0; i < 2; i++) {
+		ev = i ? build(5, tool) : build(4, msg);
+		whole = cJSON_PrintUnformatted(ev);
+		CHECK(whole && event_parse(whole, strlen(whole), &back) == 0);
+		again = back ? cJSON_PrintUnformatted(back) : NULL;
+		CHECK_STR_EQ(again, whole);
+		CHECK(event_fit(ev, 600, &cut) == 0);
+		CHECK(back && event_fit(back, 600, &cut_back) == 0);
+		CHECK_STR_EQ(cut_back, cut);
+		free(cut);
+		free(cut_back);
+		free(again);
+		free(whole);
+		cJSON_Delete(back);
+		cJSON_Delete(ev);
+	}
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		CHECK(event_parse(junk[i], strlen(junk[i]), &back) == -EINVAL);
+		CHECK(back == NULL);
+	}
+	/* the length counts, not a NUL: a spooled body has none */
+	CHECK(event_parse("{\"a\":12}{", 8, &back) == 0);
+	again = back ? cJSON_PrintUnformatted(back) : NULL;
+	CHECK_STR_EQ(again, "{\"a\":12}");
+	free(again);
+	cJSON_Delete(back);
+}
+
 int main(void)
 {
 	test_fit();
+	test_parse_back();
 	test_step_completed();
 	test_numbers_and_times();
 	test_hostile_strings();

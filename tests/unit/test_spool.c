@@ -541,6 +541,41 @@ static void test_drop_oldest(void)
 	tmpdir_empty(dir);
 }
 
+/* The log (stderr) goes to a file for a while, to count its lines. */
+struct capture {
+	char path[PATH_MAX];
+	int fd, saved;
+};
+
+static void capture_start(struct capture *c)
+{
+	file_path(c->path, "stderr.txt");
+	c->fd = open(c->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	c->saved = dup(STDERR_FILENO);
+	dup2(c->fd, STDERR_FILENO);
+}
+
+/* Back to stderr; lines holding a and b are counted in *na and *nb. */
+static void capture_end(struct capture *c, const char *a, int *na, const char *b, int *nb)
+{
+	char line[512];
+	FILE *f;
+
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	f = fdopen(c->fd, "r");
+	rewind(f);
+	*na = *nb = 0;
+	while (fgets(line, sizeof(line), f)) {
+		*na += strstr(line, a) != NULL;
+		*nb += strstr(line, b) != NULL;
+		if (strstr(line, "CHECK"))
+			fputs(line, stderr); /* a check failed while the log was captured */
+	}
+	fclose(f);
+	unlink(c->path);
+}
+
 /*
  * A full disk: writes fail (here EFBIG from RLIMIT_FSIZE, part-way through
  * the frame), the error is returned, counted and logged once, the file keeps
@@ -551,13 +586,13 @@ static void test_disk_full(void)
 	struct spool_recovery rec;
 	struct spool_stats st;
 	struct rlimit old, lim;
-	char name[64], log_path[PATH_MAX], line[512];
+	struct capture log;
+	char name[64];
 	long long size;
 	struct spool *sp;
 	unsigned int i;
-	int saved_err, log_fd, errors_logged = 0, ok = 1;
+	int errors_logged, ok_logged, ok = 1;
 	uint64_t seq;
-	FILE *f;
 
 	signal(SIGXFSZ, SIG_IGN);
 	sp = open_default(NULL);
@@ -567,12 +602,7 @@ static void test_disk_full(void)
 	CHECK(segment_file(0, name) == 0);
 	size = tmpdir_file_size(dir, name);
 
-	/* the log goes to a file for a while, to count its lines */
-	file_path(log_path, "stderr.txt");
-	log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	saved_err = dup(STDERR_FILENO);
-	dup2(log_fd, STDERR_FILENO);
-
+	capture_start(&log);
 	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
 	lim = old;
 	lim.rlim_cur = (rlim_t)size + 300; /* room for part of one frame */
@@ -598,18 +628,9 @@ static void test_disk_full(void)
 	spool_stats(sp, &st);
 	CHECK(!st.failing && st.appended == 6);
 
-	dup2(saved_err, STDERR_FILENO);
-	close(saved_err);
-	f = fdopen(log_fd, "r");
-	rewind(f);
-	while (fgets(line, sizeof(line), f)) {
-		errors_logged += strstr(line, " error: spool") != NULL;
-		if (strstr(line, "CHECK"))
-			fputs(line, stderr); /* a check failed while the log was captured */
-	}
-	fclose(f);
-	unlink(log_path);
+	capture_end(&log, " error: spool", &errors_logged, "works again", &ok_logged);
 	CHECK(errors_logged == 1); /* once per episode, not per event */
+	CHECK(ok_logged == 0);     /* one success, right after failures, proves little */
 	spool_close(sp);
 
 	/* nothing torn; the resolution that could not be written comes back */
@@ -618,6 +639,63 @@ static void test_disk_full(void)
 	CHECK(rec.pending == 6);
 	spool_close(sp);
 	tmpdir_empty(dir);
+}
+
+/*
+ * A disk that takes a write now and then, as a full one does into a file's
+ * last page: one line says writing failed and none says it works again
+ * while failures keep coming, yet every failure and success is counted.
+ */
+static void test_disk_flapping(void)
+{
+	struct spool_stats st;
+	struct rlimit old, lim;
+	struct capture log;
+	char name[64];
+	struct spool *sp;
+	unsigned int i;
+	int errors_logged, ok_logged, ok = 1;
+	uint64_t seq;
+
+	signal(SIGXFSZ, SIG_IGN);
+	sp = open_default(NULL);
+	CHECK(append(sp, 0, ep_a, 1, &seq) == 0);
+	CHECK(segment_file(0, name) == 0);
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	capture_start(&log);
+	for (i = 1; i <= 10; i++) {
+		lim = old;
+		lim.rlim_cur = (rlim_t)tmpdir_file_size(dir, name) + 300;
+		ok &= setrlimit(RLIMIT_FSIZE, &lim) == 0;
+		ok &= append(sp, 2 * i - 1, ep_a, 1, &seq) == -EFBIG;
+		ok &= setrlimit(RLIMIT_FSIZE, &old) == 0;
+		ok &= append(sp, 2 * i, ep_a, 1, &seq) == 0;
+	}
+	spool_stats(sp, &st);
+	capture_end(&log, " error: spool", &errors_logged, "works again", &ok_logged);
+	CHECK(ok);
+	CHECK(errors_logged == 1 && ok_logged == 0);
+	CHECK(st.write_errors == 10 && st.endpoints[0].write_failed == 10);
+	CHECK(st.appended == 11 && !st.failing);
+	spool_close(sp);
+	tmpdir_empty(dir);
+}
+
+/* When an episode ends, on a clock of our own rather than waiting for it. */
+static void test_write_episode(void)
+{
+	struct write_episode ep = { 0 }, ended = { 0 };
+	const uint64_t t = 1000000;
+
+	CHECK(!episode_ok(&ep, t, &ended));                /* none under way */
+	CHECK(episode_fail(&ep, t) && ep.failing);         /* starts one: log it */
+	CHECK(!episode_ok(&ep, t + 1, &ended) && !ep.failing);
+	CHECK(!episode_fail(&ep, t + 2));                  /* the same one: not again */
+	CHECK(!episode_ok(&ep, t + 2 + EPISODE_SETTLE_MS - 1, &ended));
+	CHECK(episode_ok(&ep, t + 2 + EPISODE_SETTLE_MS, &ended)); /* quiet long enough */
+	CHECK(ended.errors == 2 && ended.successes == 2);
+	CHECK(!episode_ok(&ep, t + 3 + EPISODE_SETTLE_MS, &ended)); /* ended once */
+	CHECK(episode_fail(&ep, t + 4 + EPISODE_SETTLE_MS) && ep.errors == 1);
 }
 
 /* always: a sync per record; batch: only in spool_sync(), only when dirty;
@@ -813,6 +891,8 @@ int main(void)
 	test_refuse_newest();
 	test_drop_oldest();
 	test_disk_full();
+	test_disk_flapping();
+	test_write_episode();
 	test_fsync_policies();
 	test_fuzz();
 	test_misuse();
