@@ -267,6 +267,27 @@ int durable_accept(struct durable *du, struct payload *p, const size_t *endpoint
 	return 0;
 }
 
+/* A replayed dead letter is cut to its endpoint's current cap, like any event. */
+static int submit_fitted(struct durable *du, size_t index, struct payload *p)
+{
+	const struct config_endpoint *ep = &du->cfg->endpoints[index];
+	struct fitted fit = { 0 };
+	struct payload *send = p;
+	cJSON *event = NULL;
+	int err;
+
+	if (p->len > ep->max_payload_bytes && event_parse(p->body, p->len, &event) == 0) {
+		send = payload_fit(&fit, event, p->id, p->agent, ep->max_payload_bytes,
+				   &du->fitted);
+		if (send)
+			send->spool_seq = p->spool_seq;
+	}
+	err = send ? deliver_submit(du->deliver, index, send) : -ENOMEM;
+	payload_put(fit.p);
+	cJSON_Delete(event);
+	return err;
+}
+
 int durable_requeue(struct durable *du, const char *webhook_id, const char *endpoint_id,
 		    const char *body, size_t len)
 {
@@ -286,7 +307,7 @@ int durable_requeue(struct durable *du, const char *webhook_id, const char *endp
 		return -ENOMEM;
 	err = durable_accept(du, p, &index, 1);
 	if (!err)
-		err = deliver_submit(du->deliver, index, p);
+		err = submit_fitted(du, index, p);
 	payload_put(p);
 	return err;
 }
