@@ -181,6 +181,11 @@ static void cmd_status(struct collector *c, struct control_client *cl)
 	cJSON_AddNumberToObject(reply, "pid", getpid());
 	cJSON_AddNumberToObject(reply, "uptime_ms", (double)(now - c->started_ms));
 	cJSON_AddStringToObject(reply, "config", c->config_path ? c->config_path : "(built-in)");
+	/* pinned: the probes' counters span collectors, and they record while none runs */
+	if (pin_enabled(&c->bpf.pin))
+		cJSON_AddStringToObject(reply, "pin_dir", c->bpf.pin.dir);
+	else
+		cJSON_AddNullToObject(reply, "pin_dir");
 	cJSON_AddItemToObject(reply, "probes", status_probes(c, now));
 	cJSON_AddItemToObject(reply, "targets", status_targets(c));
 	cJSON_AddItemToObject(reply, "endpoints", status_endpoints(c));

@@ -155,8 +155,12 @@ static void print_status(const cJSON *r)
 {
 	const cJSON *item, *pid;
 
-	printf("probehookd %s (pid %.0f), up %.0f s, config %s\n\n", str(r, "version"),
+	printf("probehookd %s (pid %.0f), up %.0f s, config %s\n", str(r, "version"),
 	       num(r, "pid"), num(r, "uptime_ms") / 1000, str(r, "config"));
+	if (*str(r, "pin_dir"))
+		printf("pinned in %s: probes record while no collector runs; counts span "
+		       "collectors\n", str(r, "pin_dir"));
+	putchar('\n');
 	printf("%-26s %-5s %-8s %12s %10s\n", "PROBE", "MODE", "ATTACHED", "HITS", "DROPS");
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r, "probes")) {
 		printf("%-26s %-5s %-8s %12.0f %10.0f", str(item, "event"), str(item, "mode"),

@@ -65,11 +65,12 @@ grep -q "pin_dir $PIN_DIR: in use by another probehookd" "$WORK/collector-second
 # every event once, signed, none lost (no gap), and each firing counted once
 sleep 0.5
 "$BUILD/probehookctl" --json status >"$WORK/status.json" || e2e_fail "probehookctl status failed"
-python3 - "$WORK/hooks.jsonl" "$WORK/status.json" "$fired" <<'PY' || e2e_fail "wrong deliveries"
+python3 - "$WORK/hooks.jsonl" "$WORK/status.json" "$fired" "$PIN_DIR" <<'PY' || e2e_fail "wrong deliveries"
 import json, sys
 got = [json.loads(l) for l in open(sys.argv[1])]
 status = json.load(open(sys.argv[2]))
 fired = int(sys.argv[3])
+assert status["pin_dir"] == sys.argv[4], status["pin_dir"]
 ids = {r["webhook_id"] for r in got}
 assert len(got) == len(ids) == fired, (len(got), len(ids), fired)
 assert all(r["signature"] == "valid" for r in got)
