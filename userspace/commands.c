@@ -158,6 +158,9 @@ static cJSON *status_spool(struct collector *c)
 	cJSON_AddNumberToObject(obj, "evicted", (double)st.evicted);
 	cJSON_AddNumberToObject(obj, "in_memory_only", (double)c->durable.not_spooled);
 	cJSON_AddNumberToObject(obj, "recovered_events", (double)c->durable.recovered_events);
+	cJSON_AddBoolToObject(obj, "backlog", c->durable.backlog);
+	cJSON_AddNumberToObject(obj, "spilled", (double)c->durable.spilled);
+	cJSON_AddNumberToObject(obj, "read_back", (double)c->durable.read_back);
 	cJSON_AddNumberToObject(obj, "recovered_cut_to_fit", (double)c->durable.fitted);
 	return obj;
 }

@@ -218,27 +218,88 @@ static int recover_one(void *ctx, const struct spool_pending *sp)
 	for (size_t i = 0; i < sp->target_count && !err; i++)
 		err = resume_target(du, &r, &sp->targets[i]);
 	if (!err)
-		du->recovered_events++;
+		du->read_back++;
 	payload_put(r.fit.p);
 	payload_put(r.whole);
 	cJSON_Delete(r.event);
 	return err;
 }
 
+int durable_refill(struct durable *du)
+{
+	uint64_t queued = du->deliver->pending, max = du->cfg->queue_max, next;
+	int err;
+
+	if (!du->backlog || queued >= max)
+		return 0;
+	if (!du->backlog_from) {
+		du->backlog = false; /* nothing was spilled: the queue simply has room again */
+		return 0;
+	}
+	err = spool_replay_from(du->spool, du->backlog_from, max - queued, recover_one, du, &next);
+	if (err)
+		log_error("spool %s: reading back: %s", du->cfg->spool_dir, strerror(-err));
+	if (next) {
+		du->backlog_from = next;
+		return err;
+	}
+	du->backlog = false;
+	du->backlog_from = 0;
+	if (du->spilled || du->read_back > du->cfg->queue_max) /* not a start's one batch */
+		log_info("spool %s: the backlog is read back (%llu events read back since start): "
+			 "new events are queued directly again", du->cfg->spool_dir,
+			 (unsigned long long)du->read_back);
+	return err;
+}
+
+bool durable_backlogged(struct durable *du)
+{
+	if (!du->backlog && du->deliver->pending >= du->cfg->queue_max) {
+		du->backlog = true;
+		du->backlog_from = 0;
+		log_warn("delivery queue full (queue_max %u): new events wait in the spool and are "
+			 "read back as it drains", du->cfg->queue_max);
+	}
+	return du->backlog;
+}
+
+int durable_spill(struct durable *du, const struct payload *p)
+{
+	if (!p->spool_seq) {
+		/* not on disk, and memory is full: the caller counts it dropped, not
+		 * durable_accept() as kept in memory */
+		du->not_spooled--;
+		return -ENOBUFS;
+	}
+	if (!du->backlog_from)
+		du->backlog_from = p->spool_seq;
+	du->spilled++;
+	return 0;
+}
+
 int durable_recover(struct durable *du)
 {
-	int err = spool_replay(du->spool, recover_one, du);
-	char cut[80] = "";
+	struct spool_stats st;
+	char cut[80] = "", rest[96] = "";
+	int err;
 
+	spool_stats(du->spool, &st);
+	if (!st.live_events)
+		return 0;
+	/* all of it is a backlog, read back as far as the queue allows */
+	du->recovered_events = st.live_events;
+	du->backlog = true;
+	du->backlog_from = 1;
+	err = durable_refill(du);
 	if (du->fitted)
 		snprintf(cut, sizeof(cut), " (%llu bodies cut to an endpoint's max_payload_bytes)",
 			 (unsigned long long)du->fitted);
-	if (err)
-		log_error("spool %s: replay: %s", du->cfg->spool_dir, strerror(-err));
-	else if (du->recovered_events)
-		log_info("spool %s: resuming %llu events not delivered before the last stop%s",
-			 du->cfg->spool_dir, (unsigned long long)du->recovered_events, cut);
-	return err;
+	if (du->backlog)
+		snprintf(rest, sizeof(rest), "; %llu now, the rest as the queue drains (queue_max %u)",
+			 (unsigned long long)du->read_back, du->cfg->queue_max);
+	log_info("spool %s: resuming %llu events not delivered before the last stop%s%s",
+		 du->cfg->spool_dir, (unsigned long long)du->recovered_events, cut, rest);
+	return err == -EIO ? 0 : err; /* an unreadable event is logged; the rest go */
 }
 
 int durable_accept(struct durable *du, struct payload *p, const size_t *endpoints, size_t n)

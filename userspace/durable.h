@@ -10,6 +10,7 @@
 #ifndef PROBEHOOK_DURABLE_H
 #define PROBEHOOK_DURABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,15 +28,34 @@ struct durable {
 	const struct config *cfg;
 	uint64_t not_spooled;      /* accepted in memory only: the spool could not write */
 	uint64_t refused;          /* not accepted: the spool was full (refuse_newest) */
-	uint64_t recovered_events; /* events replayed from the spool at start */
-	uint64_t fitted;           /* their bodies cut to an endpoint's max_payload_bytes */
+	uint64_t recovered_events; /* events pending in the spool at start */
+	uint64_t fitted;           /* read back and cut to an endpoint's max_payload_bytes */
+	/*
+	 * The backlog: events that wait in the spool only, because the delivery
+	 * queue (queue_max) was full when they came, or at start.  They are read
+	 * back in order as the queue drains, and until they all are, new events
+	 * join them there.
+	 */
+	bool backlog;
+	uint64_t backlog_from;     /* spool seq it starts at; 0: the next one spilled */
+	uint64_t spilled;          /* events accepted into the backlog */
+	uint64_t read_back;        /* events read back into the queue (recovered ones too) */
 };
 
 /* Open the spool, the dead letters and the attempt log under cfg->spool_dir
  * and hook into d; nothing is replayed yet. */
 int durable_open(struct durable *du, const struct config *cfg, struct deliver *d);
-/* Queue what the spool still holds (call once, before reading the ring). */
+/* Queue what the spool still holds, as much as queue_max allows; the rest
+ * is the backlog (call once, before reading the ring). */
 int durable_recover(struct durable *du);
+/* Whether a new event is to wait in the spool only: the queue is full (the
+ * backlog starts) or a backlog waits. */
+bool durable_backlogged(struct durable *du);
+/* After durable_accept() of p while backlogged: 0 it waits in the spool;
+ * -ENOBUFS the spool could not keep it (dropped: the queue is full). */
+int durable_spill(struct durable *du, const struct payload *p);
+/* Read the backlog back into the queue as far as queue_max allows (on a timer). */
+int durable_refill(struct durable *du);
 /*
  * Accept p for the endpoints (by index) that want it.  0: spooled, or kept in
  * memory only when the disk failed (counted); -ENOSPC: refused because the

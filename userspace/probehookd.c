@@ -61,6 +61,7 @@ static int submit_matching(struct collector *c, const cJSON *event, const char *
 {
 	size_t *wants = calloc(c->cfg.endpoint_count, sizeof(*wants)), n = 0;
 	struct fitted fit = { 0 };
+	bool backlogged;
 	int err;
 
 	if (!wants)
@@ -69,7 +70,13 @@ static int submit_matching(struct collector *c, const cJSON *event, const char *
 		if (from_collector ? match_any(&c->cfg.endpoints[e].events, type) :
 				     match_endpoint(&c->cfg, &c->cfg.endpoints[e], type, agent))
 			wants[n++] = e;
+	/* a full queue: the event waits in the spool, read back as the queue drains */
+	backlogged = n && durable_backlogged(&c->durable);
 	err = durable_accept(&c->durable, p, wants, n);
+	if (!err && backlogged) {
+		err = durable_spill(&c->durable, p);
+		n = 0;
+	}
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct config_endpoint *ep = &c->cfg.endpoints[wants[i]];
 		struct payload *send = p;
@@ -84,6 +91,14 @@ static int submit_matching(struct collector *c, const cJSON *event, const char *
 	payload_put(fit.p);
 	free(wants);
 	return err;
+}
+
+/* Memory is full and the spool could not keep the event either: counted. */
+static void count_queue_full(struct collector *c, int err)
+{
+	if (err == -ENOBUFS && c->n.queue_full++ == 0)
+		log_warn("delivery queue full (queue_max %u) and the spool cannot keep events: "
+			 "dropping them until one of the two has room", c->cfg.queue_max);
 }
 
 /*
@@ -105,13 +120,6 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 		c->n.unmatched++;
 		if (!c->control.tailing)
 			goto out;
-	} else if (c->deliver.pending >= c->cfg.queue_max) {
-		/* memory is bounded; the count says what this cost */
-		if (c->n.queue_full++ == 0)
-			log_warn("delivery queue full (queue_max %u): dropping events until it drains",
-				 c->cfg.queue_max);
-		err = -ENOBUFS;
-		goto out;
 	}
 	event = event_build(ev, c->boot_to_unix_ns);
 	/* most bodies fit the preallocated buffer: no malloc and realloc chain */
@@ -132,6 +140,7 @@ static int route_event(struct collector *c, const struct decoded_event *ev)
 	event_id(ev->rec, c->boot_id, id);
 	p = payload_new(id, agent, text, strlen(text));
 	err = p ? submit_matching(c, event, type, agent, false, p) : -ENOMEM;
+	count_queue_full(c, err);
 	c->n.matched++;
 out:
 	payload_put(p);
@@ -175,6 +184,7 @@ static int route_gap(struct collector *c, const struct ph_record *rec)
 	event_gap_id(rec, c->boot_id, id);
 	p = body ? payload_new(id, NULL, body, strlen(body)) : NULL;
 	err = p ? submit_matching(c, event, EVENT_TYPE_GAP, NULL, true, p) : -ENOMEM;
+	count_queue_full(c, err);
 	payload_put(p);
 	free(body);
 	cJSON_Delete(event);
@@ -326,6 +336,8 @@ static void on_tick(struct loop_watch *watch, uint32_t events)
 	c->boot_to_unix_ns = boot_to_unix_offset_ns();
 	if (c->old_configs && !deliver_retired(&c->deliver))
 		free_old_configs(c);
+	if (!c->stopping)
+		durable_refill(&c->durable);
 	/* a wake-up the BPF side skipped (batching) is picked up here */
 	consume_ring(c);
 }

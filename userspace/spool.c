@@ -1142,55 +1142,96 @@ static int read_event(struct spool *sp, const struct spool_entry *e, int *fd, ui
 	return 0;
 }
 
-int spool_replay(struct spool *sp, spool_pending_fn fn, void *ctx)
+/* The index of the first entry whose seq is at least seq (count: none). */
+static size_t entry_lower_bound(const struct spool *sp, uint64_t seq)
+{
+	size_t lo = 0, hi = sp->entries.count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct spool_entry *e = fifo_at(&sp->entries, mid);
+
+		if (e->seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Hand entry e (pending) to fn, its body read back from its segment. */
+static int replay_entry(struct spool *sp, const struct spool_entry *e, int *fd, uint64_t *fd_id,
+			spool_pending_fn fn, void *ctx)
 {
 	char id[SPOOL_ID_MAX + 1];
 	struct spool_pending pend;
-	struct spool_entry *e;
 	struct spool_pair *p;
 	struct event_rec ev;
-	uint64_t fd_id = 0;
-	size_t i, k, nt;
+	size_t k, nt;
+	int err;
+
+	if (grow(&sp->targets, &sp->targets_cap, e->n, sizeof(*sp->targets)))
+		return -ENOMEM;
+	err = read_event(sp, e, fd, fd_id, &ev);
+	if (err) {
+		/* the others can still go: report, keep going */
+		log_error("spool %s: reading back event %" PRIu64 ": %s", sp->dir, e->seq,
+			  strerror(-err));
+		return -EIO;
+	}
+	memcpy(id, ev.id, ev.id_len);
+	id[ev.id_len] = '\0';
+	for (k = 0, nt = 0; k < e->n; k++) {
+		p = pair_at(sp, e, k);
+		if (!p->outcome)
+			sp->targets[nt++] = (struct spool_target){
+				.endpoint_id = sp->eps[p->ep].id, .attempts = p->attempts,
+				.next_due_ms = p->next_due_ms };
+	}
+	pend = (struct spool_pending){ .seq = e->seq, .time_ms = ev.time_ms, .webhook_id = id,
+				       .body = (const char *)ev.body, .len = ev.body_len,
+				       .targets = sp->targets, .target_count = nt };
+	return fn(ctx, &pend);
+}
+
+int spool_replay_from(struct spool *sp, uint64_t from_seq, size_t max_events,
+		      spool_pending_fn fn, void *ctx, uint64_t *next_seq)
+{
+	uint64_t fd_id = 0, seq = from_seq;
+	size_t i, done = 0;
 	int fd = -1, ret = 0, err;
 
-	for (i = 0; i < sp->entries.count; i++) {
-		e = fifo_at(&sp->entries, i);
+	/* by seq, not by index: fn may resolve pairs, and a segment deleted
+	 * under us shifts every index */
+	while ((i = entry_lower_bound(sp, seq)) < sp->entries.count && done < max_events) {
+		const struct spool_entry *e = fifo_at(&sp->entries, i);
+
+		seq = e->seq + 1;
 		if (!e->pending)
 			continue;
-		if (grow(&sp->targets, &sp->targets_cap, e->n, sizeof(*sp->targets))) {
-			ret = -ENOMEM;
-			break;
-		}
-		err = read_event(sp, e, &fd, &fd_id, &ev);
-		if (err) {
-			/* the others can still go: report, keep going */
-			log_error("spool %s: reading back event %" PRIu64 ": %s", sp->dir, e->seq,
-				  strerror(-err));
+		done++;
+		err = replay_entry(sp, e, &fd, &fd_id, fn, ctx);
+		if (err == -EIO) {
 			ret = ret ? ret : err;
-			continue;
-		}
-		memcpy(id, ev.id, ev.id_len);
-		id[ev.id_len] = '\0';
-		for (k = 0, nt = 0; k < e->n; k++) {
-			p = pair_at(sp, e, k);
-			if (!p->outcome)
-				sp->targets[nt++] = (struct spool_target){
-					.endpoint_id = sp->eps[p->ep].id, .attempts = p->attempts,
-					.next_due_ms = p->next_due_ms };
-		}
-		pend = (struct spool_pending){ .seq = e->seq, .time_ms = ev.time_ms,
-					       .webhook_id = id, .body = (const char *)ev.body,
-					       .len = ev.body_len, .targets = sp->targets,
-					       .target_count = nt };
-		err = fn(ctx, &pend);
-		if (err) {
+		} else if (err) {
 			ret = err;
+			seq--; /* not taken: the next batch starts with it */
 			break;
 		}
 	}
 	if (fd >= 0)
 		close(fd);
+	i = entry_lower_bound(sp, seq);
+	*next_seq = i < sp->entries.count ? ((const struct spool_entry *)fifo_at(&sp->entries, i))->seq
+					  : 0;
 	return ret;
+}
+
+int spool_replay(struct spool *sp, spool_pending_fn fn, void *ctx)
+{
+	uint64_t next;
+
+	return spool_replay_from(sp, 0, SIZE_MAX, fn, ctx, &next);
 }
 
 /* ---- the rest -------------------------------------------------------------------------- */

@@ -166,6 +166,15 @@ int spool_open(struct spool **sp, const struct spool_options *o, struct spool_re
  * with its pending endpoints and their retry state.  Bodies are read back from
  * the segments.  Call it once after spool_open(), before appending. */
 int spool_replay(struct spool *sp, spool_pending_fn fn, void *ctx);
+/*
+ * The same from the first event whose seq is at least from_seq, for at most
+ * max_events pending events: how a backlog that memory could not hold is
+ * read back a batch at a time (appends in between are fine).  *next_seq is
+ * where the next batch starts, or 0 when none is left: every event there
+ * is now was handed to fn.
+ */
+int spool_replay_from(struct spool *sp, uint64_t from_seq, size_t max_events,
+		      spool_pending_fn fn, void *ctx, uint64_t *next_seq);
 
 /*
  * Accept an event for endpoint_ids[0..n) (distinct ids).  On success *seq

@@ -108,6 +108,7 @@ struct replayed {
 	size_t count;
 	int bad;                /* bodies or ids that do not match */
 	int out_of_order;
+	struct spool *sp;       /* for on_pending_resolve */
 };
 
 static int on_pending(void *ctx, const struct spool_pending *p)
@@ -310,6 +311,66 @@ static void test_round_trip(void)
 	/* sequence numbers keep growing across opens */
 	CHECK(append(sp, 500, ep_a, 1, &seq) == 0);
 	CHECK(seq > seqs[499]);
+	spool_close(sp);
+	tmpdir_empty(dir);
+}
+
+/* Resolves the event it is handed, as a collector resuming a delivery to a
+ * removed endpoint does: the oldest segment may go while the batch runs. */
+static int on_pending_resolve(void *ctx, const struct spool_pending *p)
+{
+	struct replayed *r = ctx;
+	int err = on_pending(r, p);
+
+	for (size_t k = 0; k < p->target_count && !err; k++)
+		spool_resolve(r->sp, p->seq, p->targets[k].endpoint_id, SPOOL_DEAD);
+	return err;
+}
+
+/* The backlog: read back in batches from a seq, appends in between. */
+static void test_replay_batches(void)
+{
+	struct replayed *r = calloc(1, sizeof(*r));
+	uint64_t seqs[400], from, next = 0;
+	unsigned int i, batches = 0;
+	struct spool *sp;
+	int ok = 1;
+
+	sp = open_with(SPOOL_FSYNC_NONE, SPOOL_DROP_OLDEST, 8 * MIB, NULL);
+	for (i = 0; i < 300; i++)
+		ok &= append(sp, i, ep_a, 1, &seqs[i]) == 0;
+	for (i = 0; i < 300; i += 3) /* a third delivered: skipped */
+		ok &= spool_resolve(sp, seqs[i], "ops", SPOOL_DELIVERED) == 0;
+	CHECK(ok);
+	/* from the middle, 25 at a time, while new events keep coming */
+	from = seqs[150];
+	do {
+		size_t before = r->count;
+
+		CHECK(spool_replay_from(sp, from, 25, on_pending, r, &next) == 0);
+		CHECK(r->count - before <= 25);
+		if (batches < 4)
+			ok &= append(sp, 300 + batches, ep_a, 1, &seqs[300 + batches]) == 0;
+		batches++;
+		from = next;
+	} while (next && batches < 100);
+	CHECK(ok && next == 0);
+	CHECK(r->bad == 0 && r->out_of_order == 0);
+	/* events 150..299 not delivered (100), then the 4 appended meanwhile */
+	CHECK(r->count == 104);
+	CHECK(r->items[0].n == 151 && r->items[99].n == 299 && r->items[103].n == 303);
+	/* past the end: nothing, and done */
+	CHECK(spool_replay_from(sp, seqs[303] + 1, 25, on_pending, r, &next) == 0 && next == 0);
+	CHECK(r->count == 104);
+
+	/* a handler that resolves what it is given deletes segments under the
+	 * replay: every pending event is still handed over exactly once */
+	r->count = 0;
+	r->sp = sp;
+	CHECK(spool_replay_from(sp, 0, SIZE_MAX, on_pending_resolve, r, &next) == 0 && next == 0);
+	CHECK(r->count == 200 + 4);
+	CHECK(r->bad == 0 && r->out_of_order == 0);
+	free(r);
 	spool_close(sp);
 	tmpdir_empty(dir);
 }
@@ -885,6 +946,7 @@ int main(void)
 {
 	CHECK(tmpdir_make(dir, "test_spool") != NULL);
 	test_round_trip();
+	test_replay_batches();
 	test_segment_deletion();
 	test_torn_tail();
 	test_corrupt_middle();
