@@ -38,34 +38,51 @@ static int make_dir(const char *path)
 	return -errno;
 }
 
+/* dir, or the directory it would be made in, is on a bpf file system. */
+static int check_bpffs(const char *dir)
+{
+	char parent[PATH_MAX];
+	struct statfs fs;
+	char *slash;
+
+	if (statfs(dir, &fs)) {
+		if (errno != ENOENT)
+			return -errno;
+		/* not made yet: look where it would be */
+		snprintf(parent, sizeof(parent), "%s", dir);
+		slash = strrchr(parent, '/');
+		if (!slash)
+			return -EINVAL;
+		slash[slash == parent] = '\0'; /* "/x" -> "/" */
+		if (statfs(parent, &fs))
+			return -errno;
+	}
+	return fs.f_type == BPF_FS_MAGIC ? 0 : -ENOTSUP;
+}
+
 int pin_open(struct pin *p, const char *dir, const void *program, size_t program_size,
 	     unsigned int arg_cap)
 {
 	char links[sizeof(p->dir) + 8];
-	struct statfs fs;
 	int err;
 
 	memset(p, 0, sizeof(*p));
 	p->lock_fd = -1;
 	if (!dir || !dir[0])
 		return 0;
-	if (strlen(dir) >= sizeof(p->dir))
-		return -ENAMETOOLONG;
+	if (dir[0] != '/' || strlen(dir) >= sizeof(p->dir)) {
+		log_error("pin_dir %s: must be an absolute path shorter than %zu bytes", dir,
+			  sizeof(p->dir));
+		return -EINVAL;
+	}
 	snprintf(links, sizeof(links), "%s/links", dir);
-	if ((err = make_dir(dir)) || (err = make_dir(links))) {
-		log_error("pin_dir %s: %s (is a bpf file system mounted there? "
-			  "mount -t bpf bpf /sys/fs/bpf)", dir, strerror(-err));
+	err = check_bpffs(dir);
+	if (!err && !(err = make_dir(dir)))
+		err = make_dir(links);
+	if (err) {
+		log_error("pin_dir %s: %s (mount -t bpf bpf /sys/fs/bpf)", dir,
+			  err == -ENOTSUP ? "not on a bpf file system" : strerror(-err));
 		return err;
-	}
-	if (statfs(dir, &fs)) {
-		err = -errno;
-		log_error("pin_dir %s: %s", dir, strerror(-err));
-		return err;
-	}
-	if (fs.f_type != BPF_FS_MAGIC) {
-		log_error("pin_dir %s: not on a bpf file system (mount -t bpf bpf /sys/fs/bpf)",
-			  dir);
-		return -ENOTSUP;
 	}
 	/* two readers of one ring would each see part of it */
 	p->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -6,7 +6,8 @@
 # (no second attachment: every firing is counted once) and delivers what was
 # recorded meanwhile, each event once.  A second collector on the same pins
 # is refused; a probe disabled at runtime is unpinned (its semaphore drops);
-# a pinned map of another shape is refused with a message naming it.
+# a pinned map of another shape, or a pin_dir off bpffs, is refused with a
+# message naming it.
 source "$(dirname "$0")/lib.sh" "$1"
 e2e_setup
 mount_bpffs
@@ -104,4 +105,13 @@ timeout 20 "$BUILD/probehookd" --config "$WORK/config-small.json" --pin-dir "$PI
 [ "$status" != 0 ] || e2e_fail "a collector started on a pinned ring of another size"
 grep -q "$PIN_DIR/events was pinned by another probehook build or config" "$WORK/collector-3.log" ||
 	e2e_fail "no clear error for the mismatched pinned ring: $(cat "$WORK/collector-3.log")"
+# a pin_dir that is not on a bpf file system is refused, and nothing is made there
+status=0
+timeout 20 "$BUILD/probehookd" --config "$WORK/config.json" --pin-dir "$WORK/not-bpffs" \
+	--control-socket "$WORK/ctl3.sock" --spool-dir "$WORK/spool" 2>"$WORK/collector-4.log" ||
+	status=$?
+[ "$status" = 1 ] || e2e_fail "pin_dir off bpffs: exit $status, want 1"
+grep -q "pin_dir $WORK/not-bpffs: not on a bpf file system" "$WORK/collector-4.log" ||
+	e2e_fail "no clear error for a pin_dir off bpffs: $(cat "$WORK/collector-4.log")"
+[ ! -e "$WORK/not-bpffs" ] || e2e_fail "a pin_dir off bpffs was created"
 e2e_pass "restarts with pinning: every event fired while the collector was down delivered once"
