@@ -637,6 +637,21 @@ static int run(struct collector *c)
 	return 0;
 }
 
+/* What the config would refuse, refused here too. */
+static int check_path_flags(const struct collector *c)
+{
+	const char *flags[] = { c->control_socket_flag, c->spool_dir_flag, c->pin_dir_flag };
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (flags[i] && flags[i][0] != '/') {
+			fprintf(stderr, "probehookd: %s: paths given as flags must be absolute\n",
+				flags[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -700,6 +715,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (check_path_flags(&c))
+		return 2;
 	if (load_config(config_path, &c.cfg))
 		return 2;
 	if (apply_path_flags(&c, &c.cfg)) {

@@ -148,6 +148,14 @@ fi
 [ $? = 2 ] || { echo "FAIL missing file: not exit 2" >&2; failures=$((failures + 1)); }
 "$BUILD/probehookd" --bogus >/dev/null 2>&1
 [ $? = 2 ] || { echo "FAIL bad flag: not exit 2" >&2; failures=$((failures + 1)); }
+# path flags are held to what the config requires of the same keys
+for flag in --pin-dir --spool-dir --control-socket; do
+	out=$("$BUILD/probehookd" --check "$flag" relative/path 2>&1)
+	if [ $? != 2 ] || ! grep -q "relative/path: paths given as flags must be absolute" <<<"$out"; then
+		echo "FAIL $flag relative: $out" >&2
+		failures=$((failures + 1))
+	fi
+done
 
 echo "config_check: $failures failed"
 [ "$failures" = 0 ]
