@@ -20,6 +20,16 @@ start_collector "$WORK/config.json" --pin-dir "$PIN_DIR"
 links=$(ls "$PIN_DIR/links" | wc -l)
 [ "$links" -ge 8 ] || e2e_fail "$links pinned links, want one per probe site (>= 8)"
 
+# expect_refused WHAT CONFIG PIN_DIR MESSAGE: a collector started so exits 1
+# at once with MESSAGE (a fixed string) in its log
+expect_refused() {
+	local log="$WORK/refused-$RANDOM.log" status=0
+	timeout 20 "$BUILD/probehookd" --config "$2" --pin-dir "$3" --control-socket "$WORK/ctl2.sock" \
+		--spool-dir "$WORK/spool2" 2>"$log" || status=$?
+	[ "$status" = 1 ] || e2e_fail "$1: exit $status, want 1"
+	grep -qF -- "$4" "$log" || e2e_fail "$1: no clear error: $(cat "$log")"
+}
+
 # semaphores: "1" for every probe of the agent binary, from its own memory
 all_enabled() {
 	local line
@@ -55,13 +65,8 @@ wait_until 20 have_lines "$WORK/hooks.jsonl" "$fired" ||
 [ "$(ls "$PIN_DIR/links" | wc -l)" = "$links" ] || e2e_fail "pinned links changed: $(ls "$PIN_DIR/links")"
 
 # a second collector on the same pinned ring is refused (each would read part of it)
-status=0
-timeout 20 "$BUILD/probehookd" --config "$WORK/config.json" --pin-dir "$PIN_DIR" \
-	--control-socket "$WORK/ctl2.sock" --spool-dir "$WORK/spool2" 2>"$WORK/collector-second.log" ||
-	status=$?
-[ "$status" != 0 ] || e2e_fail "a second collector started on the same pin_dir"
-grep -q "pin_dir $PIN_DIR: in use by another probehookd" "$WORK/collector-second.log" ||
-	e2e_fail "no clear error for a second collector: $(cat "$WORK/collector-second.log")"
+expect_refused "a second collector on the same pin_dir" "$WORK/config.json" "$PIN_DIR" \
+	"pin_dir $PIN_DIR: in use by another probehookd"
 
 # every event once, signed, none lost (no gap), and each firing counted once
 sleep 0.5
@@ -98,20 +103,10 @@ stop_collector
 # 4. a pinned ring of another size is refused, naming the map
 sed 's/"default_agent"/"ring_buffer_bytes": 65536, "default_agent"/' "$WORK/config.json" \
 	>"$WORK/config-small.json"
-status=0
-timeout 20 "$BUILD/probehookd" --config "$WORK/config-small.json" --pin-dir "$PIN_DIR" \
-	--control-socket "$WORK/ctl2.sock" --spool-dir "$WORK/spool" 2>"$WORK/collector-3.log" ||
-	status=$?
-[ "$status" != 0 ] || e2e_fail "a collector started on a pinned ring of another size"
-grep -q "$PIN_DIR/events was pinned by another probehook build or config" "$WORK/collector-3.log" ||
-	e2e_fail "no clear error for the mismatched pinned ring: $(cat "$WORK/collector-3.log")"
+expect_refused "a pinned ring of another size" "$WORK/config-small.json" "$PIN_DIR" \
+	"$PIN_DIR/events was pinned by another probehook build or config"
 # a pin_dir that is not on a bpf file system is refused, and nothing is made there
-status=0
-timeout 20 "$BUILD/probehookd" --config "$WORK/config.json" --pin-dir "$WORK/not-bpffs" \
-	--control-socket "$WORK/ctl3.sock" --spool-dir "$WORK/spool" 2>"$WORK/collector-4.log" ||
-	status=$?
-[ "$status" = 1 ] || e2e_fail "pin_dir off bpffs: exit $status, want 1"
-grep -q "pin_dir $WORK/not-bpffs: not on a bpf file system" "$WORK/collector-4.log" ||
-	e2e_fail "no clear error for a pin_dir off bpffs: $(cat "$WORK/collector-4.log")"
+expect_refused "a pin_dir off bpffs" "$WORK/config.json" "$WORK/not-bpffs" \
+	"pin_dir $WORK/not-bpffs: not on a bpf file system"
 [ ! -e "$WORK/not-bpffs" ] || e2e_fail "a pin_dir off bpffs was created"
 e2e_pass "restarts with pinning: every event fired while the collector was down delivered once"
