@@ -299,7 +299,7 @@ static void begin_shutdown(struct collector *c, const char *why)
 	}
 	c->stopping = 1;
 	c->stop_deadline_ms = now_ms() + SHUTDOWN_GRACE_MS;
-	/* pinned links stay attached: the kernel records on for the next start */
+	/* our links go; pinned ones stay attached and record on for the next start */
 	attach_detach_all(&c->bpf);
 	if (pin_enabled(&c->bpf.pin)) {
 		log_info("%s: finishing deliveries (up to %d ms); the pinned probes record on into "
@@ -512,6 +512,12 @@ static int apply_path_flags(const struct collector *c, struct config *cfg)
 	return err;
 }
 
+/* Either may be NULL (unset). */
+static bool strings_differ(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) != 0 : a != b;
+}
+
 /* Settings fixed at start-up keep their running values; say so. */
 static void keep_startup_settings(const struct collector *c, const struct config *running,
 				  struct config *next)
@@ -528,8 +534,7 @@ static void keep_startup_settings(const struct collector *c, const struct config
 		free(next->control_socket);
 		next->control_socket = strdup(running->control_socket);
 	}
-	if ((next->pin_dir || running->pin_dir) &&
-	    (!next->pin_dir || !running->pin_dir || strcmp(next->pin_dir, running->pin_dir) != 0)) {
+	if (strings_differ(next->pin_dir, running->pin_dir)) {
 		log_warn("reload: pin_dir takes effect after a restart");
 		free(next->pin_dir);
 		next->pin_dir = running->pin_dir ? strdup(running->pin_dir) : NULL;
